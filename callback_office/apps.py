@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CallbackOfficeConfig(AppConfig):
+    name = "callback_office"
+    verbose_name = "回访办"

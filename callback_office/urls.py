@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from callback_office import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.health, name="health"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admissions/", include("admissions.urls")),
+    path("callbacks/", include("callbacks.urls")),
+    path("supervision/", include("supervision.urls")),
+    path("subsidies/", include("subsidies.urls")),
+    path("admin/rq/", include("django_rq.urls")),
+    path("admin/", admin.site.urls),
+]
+admin.site.site_header = "回访办 · Callback Office"
+admin.site.site_title = "回访办"

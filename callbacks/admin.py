@@ -1,0 +1,46 @@
+from django.contrib import admin
+
+from callbacks.models import Assignment, Attendance, Caller, ContactLog, Team
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "season", "kind", "leader"]
+    list_filter = ["season", "kind"]
+    search_fields = ["name"]
+    raw_id_fields = ["leader"]
+    filter_horizontal = ["supervisors"]
+
+
+@admin.register(Caller)
+class CallerAdmin(admin.ModelAdmin):
+    list_display = ["staff_no", "name", "kind", "team", "is_supervisor", "is_strike", "qualification_status"]
+    list_filter = ["season", "kind", "is_supervisor", "is_strike", "qualification_status"]
+    search_fields = ["staff_no", "name", "department"]
+    raw_id_fields = ["user", "team"]
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["candidate", "caller", "source", "active", "assigned_at"]
+    list_filter = ["source", "active"]
+    search_fields = ["candidate__exam_number", "caller__staff_no"]
+    raw_id_fields = ["candidate", "caller"]
+
+
+@admin.register(ContactLog)
+class ContactLogAdmin(admin.ModelAdmin):
+    list_display = ["candidate", "caller", "contacted_at", "channel", "duration_seconds", "outcome", "intent"]
+    list_filter = ["channel", "outcome", "intent"]
+    search_fields = ["candidate__exam_number", "caller__staff_no"]
+    raw_id_fields = ["candidate", "caller"]
+    date_hierarchy = "contacted_at"
+    show_full_result_count = False
+
+
+@admin.register(Attendance)
+class AttendanceAdmin(admin.ModelAdmin):
+    list_display = ["caller", "day"]
+    list_filter = ["day"]
+    search_fields = ["caller__staff_no", "caller__name"]
+    raw_id_fields = ["caller"]

@@ -1,0 +1,159 @@
+"""Callers, teams, assignments and the contact log (回访记录)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from admissions.models import RATE, Candidate, Season
+from callbacks.choices import (
+    AssignmentSource,
+    CallerKind,
+    Channel,
+    Intent,
+    Outcome,
+    QualificationStatus,
+    TeamKind,
+)
+
+TEAM_SIZE_MIN = 8
+TEAM_SIZE_MAX = 13
+
+
+class Team(models.Model):
+    """A call-back team (回访小组) of 8–13 callers with a leader, or a special group."""
+
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(_("小组"), max_length=64)
+    kind = models.CharField(_("类型"), max_length=16, choices=TeamKind.choices, default=TeamKind.REGULAR)
+    leader = models.ForeignKey("Caller", on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="led_teams", verbose_name=_("组长"))
+    supervisors = models.ManyToManyField("Caller", blank=True, related_name="supervised_teams",
+                                         verbose_name=_("督查"))
+
+    class Meta:
+        ordering = ["season", "name"]
+        verbose_name = _("回访小组")
+        verbose_name_plural = _("回访小组")
+        constraints = [models.UniqueConstraint(fields=["season", "name"], name="team_unique_per_season")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Caller(models.Model):
+    """A caller's profile for one season (回访员), on Django's User (username = 工号)."""
+
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="callers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="callers")
+    staff_no = models.CharField(_("工号"), max_length=32)
+    name = models.CharField(_("姓名"), max_length=64)
+    kind = models.CharField(_("身份"), max_length=16, choices=CallerKind.choices, default=CallerKind.TEACHER)
+    department = models.CharField(_("部门"), max_length=128, blank=True)
+    phone = models.CharField(_("手机"), max_length=32, blank=True)
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="members",
+                             verbose_name=_("小组"))
+    is_supervisor = models.BooleanField(_("督查"), default=False)
+    is_strike = models.BooleanField(_("突击组"), default=False)
+    qualification_status = models.CharField(_("资格审查"), max_length=16, choices=QualificationStatus.choices,
+                                            default=QualificationStatus.PENDING)
+    prev_undergrad_rate = models.DecimalField(_("上年本科报到率"), null=True, blank=True, **RATE)
+    prev_junior_rate = models.DecimalField(_("上年专科报到率"), null=True, blank=True, **RATE)
+    prev_excellent = models.BooleanField(_("上年优秀个人"), default=False)
+
+    class Meta:
+        ordering = ["season", "staff_no"]
+        verbose_name = _("回访员")
+        verbose_name_plural = _("回访员")
+        constraints = [
+            models.UniqueConstraint(fields=["season", "staff_no"], name="caller_staff_no_unique_per_season"),
+            models.UniqueConstraint(fields=["season", "user"], name="caller_user_unique_per_season"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.staff_no}）"
+
+    @property
+    def qualified(self) -> bool:
+        return self.qualification_status == QualificationStatus.QUALIFIED
+
+
+class Assignment(models.Model):
+    """A candidate given to a caller. At most one is active per candidate; history is kept."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="assignments")
+    caller = models.ForeignKey(Caller, on_delete=models.PROTECT, related_name="assignments")
+    source = models.CharField(_("来源"), max_length=16, choices=AssignmentSource.choices)
+    active = models.BooleanField(_("有效"), default=True)
+    assigned_at = models.DateTimeField(_("分配时间"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    ended_reason = models.CharField(_("结束原因"), max_length=128, blank=True)
+    next_call_at = models.DateTimeField(_("下次回访"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("分配")
+        verbose_name_plural = _("分配")
+        constraints = [
+            models.UniqueConstraint(fields=["candidate"], condition=Q(active=True),
+                                    name="one_active_assignment_per_candidate"),
+        ]
+        indexes = [
+            # "my candidates": a caller's active assignments
+            models.Index(fields=["caller", "candidate"], condition=Q(active=True), name="assignment_active_by_caller"),
+            # follow-up reminders: due and overdue calls
+            models.Index(fields=["next_call_at"], condition=Q(active=True, next_call_at__isnull=False),
+                         name="assignment_followup_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.candidate_id} → {self.caller_id}"
+
+
+class ContactLog(models.Model):
+    """One contact attempt (回访记录): phone, SMS, WeChat, QQ, Weibo or other."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="contacts")
+    caller = models.ForeignKey(Caller, on_delete=models.PROTECT, related_name="contacts")
+    contacted_at = models.DateTimeField(_("回访时间"))
+    channel = models.CharField(_("途径"), max_length=16, choices=Channel.choices, default=Channel.PHONE)
+    duration_seconds = models.PositiveIntegerField(_("时长(秒)"), default=0)
+    phone_number = models.CharField(_("拨打号码"), max_length=32, blank=True)
+    outcome = models.CharField(_("结果"), max_length=16, choices=Outcome.choices)
+    intent = models.CharField(_("意向"), max_length=24, choices=Intent.choices, default=Intent.NONE)
+    risk_signals = models.JSONField(_("风险信号"), default=list, blank=True)
+    notes = models.TextField(_("备注"), blank=True)
+    new_numbers = models.CharField(_("新获取号码"), max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-contacted_at"]
+        verbose_name = _("回访记录")
+        verbose_name_plural = _("回访记录")
+        constraints = [
+            models.CheckConstraint(condition=Q(duration_seconds__lte=4 * 3600), name="contact_duration_sane"),
+        ]
+        indexes = [
+            # a candidate's history, newest first (covering the duration for summaries)
+            models.Index(fields=["candidate", "contacted_at"], include=["duration_seconds"],
+                         name="contact_by_candidate"),
+            # a caller's ledger and the supervisors' sampling by period
+            models.Index(fields=["caller", "contacted_at"], name="contact_by_caller"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.candidate_id} @ {self.contacted_at:%Y-%m-%d %H:%M}"
+
+
+class Attendance(models.Model):
+    """A day a caller worked during admission (for the daily allowance)."""
+
+    caller = models.ForeignKey(Caller, on_delete=models.CASCADE, related_name="attendance")
+    day = models.DateField(_("日期"))
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("考勤")
+        verbose_name_plural = _("考勤")
+        constraints = [models.UniqueConstraint(fields=["caller", "day"], name="attendance_unique_per_day")]
