@@ -31,10 +31,25 @@ class CandidatePhoneInline(admin.TabularInline):
 
 @admin.register(Candidate)
 class CandidateAdmin(admin.ModelAdmin):
-    list_display = ["exam_number", "name", "province", "level", "admission_type", "status", "paid_on",
-                    "enrolled_on"]
-    list_filter = ["season", "level", "admission_type", "status", "masters_track_interest", "in_pool",
-                   "province__withdrawable"]
+    list_display = [
+        "exam_number",
+        "name",
+        "province",
+        "level",
+        "admission_type",
+        "status",
+        "paid_on",
+        "enrolled_on",
+    ]
+    list_filter = [
+        "season",
+        "level",
+        "admission_type",
+        "status",
+        "masters_track_interest",
+        "in_pool",
+        "province__withdrawable",
+    ]
     search_fields = ["exam_number", "name", "high_school"]
     list_select_related = ["province"]
     raw_id_fields = ["province"]

@@ -95,24 +95,29 @@ class Candidate(models.Model):
     exam_number = models.CharField(_("考生号"), max_length=32)
     name = models.CharField(_("姓名"), max_length=64)
     id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
-    province = models.ForeignKey(ProvincePolicy, on_delete=models.PROTECT, related_name="candidates",
-                                 verbose_name=_("省份"))
+    province = models.ForeignKey(
+        ProvincePolicy, on_delete=models.PROTECT, related_name="candidates", verbose_name=_("省份")
+    )
     level = models.CharField(_("层次"), max_length=16, choices=Level.choices)
-    admission_type = models.CharField(_("类型"), max_length=24, choices=AdmissionType.choices,
-                                      default=AdmissionType.GENERAL)
+    admission_type = models.CharField(
+        _("类型"), max_length=24, choices=AdmissionType.choices, default=AdmissionType.GENERAL
+    )
     batch = models.CharField(_("批次"), max_length=64, blank=True)
     major = models.CharField(_("预录专业"), max_length=128, blank=True)
     preference_order = models.PositiveSmallIntegerField(_("志愿顺序"), null=True, blank=True)
     high_school = models.CharField(_("中学"), max_length=128, blank=True)
     address = models.CharField(_("通讯地址"), max_length=255, blank=True)
 
-    status = models.CharField(_("回访状态"), max_length=24, choices=CallbackStatus.choices,
-                              default=CallbackStatus.UNCONTACTED)
+    status = models.CharField(
+        _("回访状态"), max_length=24, choices=CallbackStatus.choices, default=CallbackStatus.UNCONTACTED
+    )
     masters_track_interest = models.BooleanField(_("专硕意向"), default=False)
     in_pool = models.BooleanField(_("已放入录检池"), default=False)
 
     paid_on = models.DateField(_("缴费日期"), null=True, blank=True)
-    payment_amount = models.DecimalField(_("缴费金额"), max_digits=10, decimal_places=2, null=True, blank=True)
+    payment_amount = models.DecimalField(
+        _("缴费金额"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     enrolled_on = models.DateField(_("报到日期"), null=True, blank=True)
     withdrawn_on = models.DateField(_("退档日期"), null=True, blank=True)
 
@@ -185,8 +190,9 @@ class PaymentRecord(models.Model):
 
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="payment_records")
     exam_number = models.CharField(_("考生号"), max_length=32)
-    candidate = models.ForeignKey(Candidate, on_delete=models.SET_NULL, null=True, blank=True,
-                                  related_name="payment_records")
+    candidate = models.ForeignKey(
+        Candidate, on_delete=models.SET_NULL, null=True, blank=True, related_name="payment_records"
+    )
     paid_on = models.DateField(_("缴费日期"))
     amount = models.DecimalField(_("金额"), max_digits=10, decimal_places=2)
     imported_at = models.DateTimeField(auto_now=True)
@@ -195,8 +201,13 @@ class PaymentRecord(models.Model):
         verbose_name = _("缴费记录")
         verbose_name_plural = _("缴费记录")
         constraints = [
-            models.UniqueConstraint(fields=["season", "exam_number", "paid_on"], name="payment_unique_per_day"),
+            models.UniqueConstraint(
+                fields=["season", "exam_number", "paid_on"], name="payment_unique_per_day"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.exam_number} {self.paid_on}"
 
 
 class RegistrationRecord(models.Model):
@@ -204,8 +215,9 @@ class RegistrationRecord(models.Model):
 
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="registration_records")
     exam_number = models.CharField(_("考生号"), max_length=32)
-    candidate = models.ForeignKey(Candidate, on_delete=models.SET_NULL, null=True, blank=True,
-                                  related_name="registration_records")
+    candidate = models.ForeignKey(
+        Candidate, on_delete=models.SET_NULL, null=True, blank=True, related_name="registration_records"
+    )
     registered_on = models.DateField(_("报到日期"))
     imported_at = models.DateTimeField(auto_now=True)
 
@@ -216,14 +228,18 @@ class RegistrationRecord(models.Model):
             models.UniqueConstraint(fields=["season", "exam_number"], name="registration_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.exam_number} {self.registered_on}"
+
 
 class WithdrawalRecord(models.Model):
     """A row of an imported list of completed withdrawals (退档名单)."""
 
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="withdrawal_records")
     exam_number = models.CharField(_("考生号"), max_length=32)
-    candidate = models.ForeignKey(Candidate, on_delete=models.SET_NULL, null=True, blank=True,
-                                  related_name="withdrawal_records")
+    candidate = models.ForeignKey(
+        Candidate, on_delete=models.SET_NULL, null=True, blank=True, related_name="withdrawal_records"
+    )
     withdrawn_on = models.DateField(_("退档日期"))
     imported_at = models.DateTimeField(auto_now=True)
 
@@ -233,3 +249,6 @@ class WithdrawalRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["season", "exam_number"], name="withdrawal_record_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.exam_number} {self.withdrawn_on}"

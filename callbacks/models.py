@@ -28,10 +28,17 @@ class Team(models.Model):
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(_("小组"), max_length=64)
     kind = models.CharField(_("类型"), max_length=16, choices=TeamKind.choices, default=TeamKind.REGULAR)
-    leader = models.ForeignKey("Caller", on_delete=models.SET_NULL, null=True, blank=True,
-                               related_name="led_teams", verbose_name=_("组长"))
-    supervisors = models.ManyToManyField("Caller", blank=True, related_name="supervised_teams",
-                                         verbose_name=_("督查"))
+    leader = models.ForeignKey(
+        "Caller",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="led_teams",
+        verbose_name=_("组长"),
+    )
+    supervisors = models.ManyToManyField(
+        "Caller", blank=True, related_name="supervised_teams", verbose_name=_("督查")
+    )
 
     class Meta:
         ordering = ["season", "name"]
@@ -53,12 +60,14 @@ class Caller(models.Model):
     kind = models.CharField(_("身份"), max_length=16, choices=CallerKind.choices, default=CallerKind.TEACHER)
     department = models.CharField(_("部门"), max_length=128, blank=True)
     phone = models.CharField(_("手机"), max_length=32, blank=True)
-    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="members",
-                             verbose_name=_("小组"))
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="members", verbose_name=_("小组")
+    )
     is_supervisor = models.BooleanField(_("督查"), default=False)
     is_strike = models.BooleanField(_("突击组"), default=False)
-    qualification_status = models.CharField(_("资格审查"), max_length=16, choices=QualificationStatus.choices,
-                                            default=QualificationStatus.PENDING)
+    qualification_status = models.CharField(
+        _("资格审查"), max_length=16, choices=QualificationStatus.choices, default=QualificationStatus.PENDING
+    )
     prev_undergrad_rate = models.DecimalField(_("上年本科报到率"), null=True, blank=True, **RATE)
     prev_junior_rate = models.DecimalField(_("上年专科报到率"), null=True, blank=True, **RATE)
     prev_excellent = models.BooleanField(_("上年优秀个人"), default=False)
@@ -96,15 +105,21 @@ class Assignment(models.Model):
         verbose_name = _("分配")
         verbose_name_plural = _("分配")
         constraints = [
-            models.UniqueConstraint(fields=["candidate"], condition=Q(active=True),
-                                    name="one_active_assignment_per_candidate"),
+            models.UniqueConstraint(
+                fields=["candidate"], condition=Q(active=True), name="one_active_assignment_per_candidate"
+            ),
         ]
         indexes = [
             # "my candidates": a caller's active assignments
-            models.Index(fields=["caller", "candidate"], condition=Q(active=True), name="assignment_active_by_caller"),
+            models.Index(
+                fields=["caller", "candidate"], condition=Q(active=True), name="assignment_active_by_caller"
+            ),
             # follow-up reminders: due and overdue calls
-            models.Index(fields=["next_call_at"], condition=Q(active=True, next_call_at__isnull=False),
-                         name="assignment_followup_due"),
+            models.Index(
+                fields=["next_call_at"],
+                condition=Q(active=True, next_call_at__isnull=False),
+                name="assignment_followup_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -136,8 +151,11 @@ class ContactLog(models.Model):
         ]
         indexes = [
             # a candidate's history, newest first (covering the duration for summaries)
-            models.Index(fields=["candidate", "contacted_at"], include=["duration_seconds"],
-                         name="contact_by_candidate"),
+            models.Index(
+                fields=["candidate", "contacted_at"],
+                include=["duration_seconds"],
+                name="contact_by_candidate",
+            ),
             # a caller's ledger and the supervisors' sampling by period
             models.Index(fields=["caller", "contacted_at"], name="contact_by_caller"),
         ]
@@ -157,3 +175,6 @@ class Attendance(models.Model):
         verbose_name = _("考勤")
         verbose_name_plural = _("考勤")
         constraints = [models.UniqueConstraint(fields=["caller", "day"], name="attendance_unique_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.caller_id} {self.day}"

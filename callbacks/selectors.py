@@ -17,9 +17,7 @@ def caller_for(*, user: AbstractBaseUser, season: Season) -> Caller | None:
         return None
     cache = user.__dict__.setdefault("_caller_cache", {})
     if season.pk not in cache:
-        cache[season.pk] = (
-            Caller.objects.select_related("team").filter(season=season, user=user).first()
-        )
+        cache[season.pk] = Caller.objects.select_related("team").filter(season=season, user=user).first()
     return cache[season.pk]
 
 

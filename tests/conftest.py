@@ -35,8 +35,9 @@ def caller(team):
 
 @pytest.fixture
 def leader(team):
-    c = CallerFactory(season=team.season, team=team, user__username="l1001",
-                      user__roles=[Role.CALLER, Role.LEADER])
+    c = CallerFactory(
+        season=team.season, team=team, user__username="l1001", user__roles=[Role.CALLER, Role.LEADER]
+    )
     team.leader = c
     team.save(update_fields=["leader"])
     return c
@@ -50,8 +51,9 @@ def outsider(other_team):
 
 @pytest.fixture
 def supervisor(season, team):
-    c = CallerFactory(season=season, team=None, is_supervisor=True, user__username="s1001",
-                      user__roles=[Role.SUPERVISOR])
+    c = CallerFactory(
+        season=season, team=None, is_supervisor=True, user__username="s1001", user__roles=[Role.SUPERVISOR]
+    )
     team.supervisors.add(c)
     return c
 
@@ -66,6 +68,13 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": "/usr/bin/chromium",
-        "args": ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+        "args": [
+            "--no-sandbox",
+            "--headless",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
     }

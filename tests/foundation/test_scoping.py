@@ -33,7 +33,8 @@ def test_leader_sees_whole_team_but_not_other_teams(cast, leader):
 
 def test_supervisor_sees_assigned_teams_only(cast, supervisor):
     assert visible(supervisor.user, supervisor.season) == {
-        cast["mine"].exam_number, cast["leaders_own"].exam_number
+        cast["mine"].exam_number,
+        cast["leaders_own"].exam_number,
     }
 
 
