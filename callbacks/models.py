@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -17,6 +19,9 @@ from callbacks.choices import (
     QualificationStatus,
     TeamKind,
 )
+
+FULL_CAPACITY = Decimal("1.0")
+STUDENT_CAPACITY = Decimal("0.5")
 
 TEAM_SIZE_MIN = 8
 TEAM_SIZE_MAX = 13
@@ -71,6 +76,10 @@ class Caller(models.Model):
     prev_undergrad_rate = models.DecimalField(_("上年本科报到率"), null=True, blank=True, **RATE)
     prev_junior_rate = models.DecimalField(_("上年专科报到率"), null=True, blank=True, **RATE)
     prev_excellent = models.BooleanField(_("上年优秀个人"), default=False)
+    # Share of a full-time caller's load for fair distribution; blank = by kind (teachers and
+    # staff full-time 1.0, students part-time 0.5).
+    capacity = models.DecimalField(_("工作量系数"), max_digits=3, decimal_places=2, null=True, blank=True,
+                                   help_text=_("全职 1.0，兼职学生 0.5；留空按身份"))
 
     class Meta:
         ordering = ["season", "staff_no"]
@@ -87,6 +96,13 @@ class Caller(models.Model):
     @property
     def qualified(self) -> bool:
         return self.qualification_status == QualificationStatus.QUALIFIED
+
+    @property
+    def weight(self) -> Decimal:
+        """Capacity used by fair distribution (explicit `capacity`, else by kind)."""
+        if self.capacity is not None:
+            return self.capacity
+        return STUDENT_CAPACITY if self.kind == CallerKind.STUDENT else FULL_CAPACITY
 
 
 class Assignment(models.Model):
@@ -178,3 +194,37 @@ class Attendance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller_id} {self.day}"
+
+
+class ProspectReport(models.Model):
+    """报备: a caller registers a prospect before admission ("who reported, calls").
+
+    Matched to candidates by exam number or ID number; when such a candidate is released or
+    claimed, it goes to the reporting caller. One report per exam number / ID number per season.
+    """
+
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="prospect_reports")
+    caller = models.ForeignKey(Caller, on_delete=models.CASCADE, related_name="prospect_reports",
+                               verbose_name=_("报备人"))
+    name = models.CharField(_("姓名"), max_length=64, blank=True)
+    exam_number = models.CharField(_("考生号"), max_length=32, blank=True)
+    id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
+    note = models.CharField(_("备注"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("报备时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("报备")
+        verbose_name_plural = _("报备")
+        constraints = [
+            models.CheckConstraint(condition=~Q(exam_number="") | ~Q(id_number=""),
+                                   name="report_names_exam_or_id_number"),
+            # first reporter wins: one report per exam number / ID number in a season
+            models.UniqueConstraint(fields=["season", "exam_number"], condition=~Q(exam_number=""),
+                                    name="report_unique_exam_number"),
+            models.UniqueConstraint(fields=["season", "id_number"], condition=~Q(id_number=""),
+                                    name="report_unique_id_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exam_number or self.id_number} → {self.caller_id}"
