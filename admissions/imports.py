@@ -1,0 +1,494 @@
+"""Import kinds of the ground floor: province policies, candidates, payment / registration /
+withdrawal lists. Registered from AdmissionsConfig.ready(); run through
+callback_office.importing (validate everything, then one transaction of bulk writes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Model
+from django.utils import timezone, translation
+
+from admissions.choices import AdmissionType, CallbackStatus, Level, PhoneOwner
+from admissions.models import (
+    Candidate,
+    CandidatePhone,
+    PaymentRecord,
+    ProvincePolicy,
+    RegistrationRecord,
+    Season,
+    WithdrawalRecord,
+)
+from admissions.services import season_get_or_create
+from callback_office import importing as imp
+from callback_office.importing import Column, ImportKind, ImportPlan, RowError
+
+WARNINGS_SHOWN = 20
+
+
+def chinese_labels(choices: type) -> dict[str, str]:
+    """{"本科": "undergraduate", ...}: the Chinese labels (the msgids) of a TextChoices."""
+    with translation.override("zh-hans"):
+        return {str(label): value for value, label in choices.choices}
+
+
+PROVINCE_SUFFIX_RE = re.compile(r"(壮族自治区|回族自治区|维吾尔自治区|特别行政区|自治区|省|市)$")
+
+
+def province_name(value: Any) -> str:
+    """ "四川省" → "四川", "广西壮族自治区" → "广西": one name per province in both lists."""
+    name = imp.text(20)(value)
+    return PROVINCE_SUFFIX_RE.sub("", name) or name
+
+
+def season_for(year: int) -> Season | None:
+    return Season.objects.filter(year=year).first()
+
+
+def _unmatched_warnings(plan: ImportPlan, unmatched: list[dict[str, Any]], list_name: str) -> None:
+    if not unmatched:
+        return
+    plan.details["考生号不在投档名单中"] = len(unmatched)
+    for row in unmatched[:WARNINGS_SHOWN]:
+        plan.warnings.append(
+            f"第{row['row_number']}行：考生号“{row['exam_number']}”不在本年度投档名单中（{list_name}已保存，留待对账）"
+        )
+    if len(unmatched) > WARNINGS_SHOWN:
+        plan.warnings.append(f"……另有 {len(unmatched) - WARNINGS_SHOWN} 行考生号不在投档名单中")
+
+
+# --- policies ------------------------------------------------------------------------------------
+
+POLICY_FIELDS = ("withdrawable", "phones_shielded", "new_gaokao")
+
+
+def policies_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan:
+    plan = ImportPlan()
+    season = season_for(season_year)
+    existing = {p.province: p for p in ProvincePolicy.objects.filter(season=season)} if season else {}
+    to_create: list[ProvincePolicy] = []
+    to_update: list[ProvincePolicy] = []
+    for row in rows:
+        values = {f: row[f] for f in POLICY_FIELDS}
+        policy = existing.get(row["province"])
+        if policy is None:
+            to_create.append(ProvincePolicy(province=row["province"], **values))
+        elif imp.changed_fields(policy, values):
+            to_update.append(policy)
+        else:
+            plan.unchanged += 1
+    plan.created, plan.updated = len(to_create), len(to_update)
+
+    def write() -> None:
+        season, _ = season_get_or_create(year=season_year)
+        for policy in to_create:
+            policy.season = season
+        ProvincePolicy.objects.bulk_create(to_create, batch_size=imp.BATCH_SIZE)
+        ProvincePolicy.objects.bulk_update(to_update, list(POLICY_FIELDS), batch_size=imp.BATCH_SIZE)
+
+    plan.write = write
+    return plan
+
+
+# --- candidates ----------------------------------------------------------------------------------
+
+CANDIDATE_FIELDS = (
+    "name",
+    "id_number",
+    "province_id",
+    "level",
+    "admission_type",
+    "batch",
+    "major",
+    "preference_order",
+    "high_school",
+    "address",
+)
+UPDATE_BATCH = 1000
+
+
+def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan:
+    plan = ImportPlan()
+    season = season_for(season_year)
+    provinces = (
+        dict(ProvincePolicy.objects.filter(season=season).values_list("province", "id")) if season else {}
+    )
+    existing: dict[str, Candidate] = {}
+    known_phones: set[tuple[int, str]] = set()
+    if season is not None:
+        existing = {
+            c.exam_number: c
+            for c in imp.existing_by_key(
+                Candidate.objects.filter(season=season).only("exam_number", *CANDIDATE_FIELDS),
+                "exam_number",
+                (r["exam_number"] for r in rows),
+            )
+        }
+        known_phones = set(
+            imp.existing_by_key(
+                CandidatePhone.objects.filter(candidate__season=season),
+                "candidate_id",
+                (c.pk for c in existing.values()),
+            ).values_list("candidate_id", "number")
+        )
+
+    to_create: list[Candidate] = []
+    to_update: list[Candidate] = []
+    new_phones: list[tuple[str, str, str]] = []  # (exam_number, number, owner)
+    for row in rows:
+        province_id = provinces.get(row["province"])
+        if province_id is None:
+            plan.errors.append(
+                RowError(
+                    row["row_number"],
+                    "省份",
+                    f"未知省份“{row['province']}”：{season_year}年度的省份政策中没有，请先导入省份政策",
+                    f"unknown province {row['province']!r}: not in the {season_year} province policies "
+                    "(import the policies first)",
+                )
+            )
+            continue
+        values = {f: row[f] for f in CANDIDATE_FIELDS if f != "province_id"}
+        values["province_id"] = province_id
+        candidate = existing.get(row["exam_number"])
+        if candidate is None:
+            to_create.append(Candidate(exam_number=row["exam_number"], **values))
+        elif imp.changed_fields(candidate, values):
+            to_update.append(candidate)
+        else:
+            plan.unchanged += 1
+        candidate_id = candidate.pk if candidate is not None else None
+        given: set[str] = set()  # a number in both 手机 and 家长电话 is stored once, as the first
+        for numbers, owner in ((row["phone"], PhoneOwner.SELF), (row["parent_phone"], PhoneOwner.PARENT)):
+            for number in numbers:
+                if number not in given and (candidate_id, number) not in known_phones:
+                    new_phones.append((row["exam_number"], number, owner.value))
+                given.add(number)
+    plan.created, plan.updated = len(to_create), len(to_update)
+    plan.details["新增电话"] = len(new_phones)
+    if plan.errors:
+        return plan
+
+    def write() -> None:
+        now = timezone.now()
+        Candidate.objects.bulk_create(to_create, batch_size=imp.BATCH_SIZE)
+        for candidate in to_update:
+            candidate.updated_at = now
+        Candidate.objects.bulk_update(to_update, [*CANDIDATE_FIELDS, "updated_at"], batch_size=UPDATE_BATCH)
+        if not new_phones:
+            return
+        ids = {c.exam_number: c.pk for c in (*existing.values(), *to_create)}
+        if any(c.pk is None for c in to_create):  # a backend without RETURNING
+            ids.update(
+                Candidate.objects.filter(season_id=season_id_of(season_year)).values_list("exam_number", "id")
+            )
+        CandidatePhone.objects.bulk_create(
+            [CandidatePhone(candidate_id=ids[e], number=n, owner=o) for e, n, o in new_phones],
+            batch_size=imp.BATCH_SIZE,
+        )
+
+    plan.write = write
+    return plan
+
+
+def season_id_of(year: int) -> int:
+    return Season.objects.values_list("id", flat=True).get(year=year)
+
+
+# --- payments, registrations, withdrawals --------------------------------------------------------
+
+
+def _candidates_by_exam_number(season: Season | None, rows: list[dict[str, Any]], *fields: str) -> dict:
+    if season is None:
+        return {}
+    return {
+        c.exam_number: c
+        for c in imp.existing_by_key(
+            Candidate.objects.filter(season=season).only("exam_number", *fields),
+            "exam_number",
+            (r["exam_number"] for r in rows),
+        )
+    }
+
+
+def _save(model: type[Model], to_create: list, to_update: list, fields: list[str]) -> None:
+    model.objects.bulk_create(to_create, batch_size=imp.BATCH_SIZE)
+    model.objects.bulk_update(to_update, fields, batch_size=UPDATE_BATCH)
+
+
+def payments_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan:
+    """Payment records keyed by (考生号, 缴费日期); each candidate's paid_on becomes the earliest
+    recorded payment and payment_amount the sum of them (so re-imports change nothing)."""
+    plan = ImportPlan()
+    season = season_for(season_year)
+    candidates = _candidates_by_exam_number(season, rows, "paid_on", "payment_amount")
+    records: dict[tuple[str, dt.date], PaymentRecord] = {}
+    if season is not None:
+        records = {
+            (r.exam_number, r.paid_on): r
+            for r in imp.existing_by_key(
+                PaymentRecord.objects.filter(season=season), "exam_number", (r["exam_number"] for r in rows)
+            )
+        }
+    to_create, to_update, unmatched = [], [], []
+    for row in rows:
+        candidate = candidates.get(row["exam_number"])
+        if candidate is None:
+            unmatched.append(row)
+        values = {"amount": row["amount"], "candidate_id": candidate.pk if candidate else None}
+        record = records.get((row["exam_number"], row["paid_on"]))
+        if record is None:
+            record = PaymentRecord(exam_number=row["exam_number"], paid_on=row["paid_on"], **values)
+            records[(row["exam_number"], row["paid_on"])] = record
+            to_create.append(record)
+        elif imp.changed_fields(record, values):
+            to_update.append(record)
+        else:
+            plan.unchanged += 1
+    plan.created, plan.updated = len(to_create), len(to_update)
+    _unmatched_warnings(plan, unmatched, "缴费记录")
+
+    totals: dict[str, tuple[dt.date, Decimal]] = {}
+    for (exam_number, paid_on), record in records.items():
+        if exam_number in candidates:
+            first, amount = totals.get(exam_number, (paid_on, Decimal(0)))
+            totals[exam_number] = (min(first, paid_on), amount + record.amount)
+    changed = []
+    for exam_number, (paid_on, amount) in totals.items():
+        candidate = candidates[exam_number]
+        if imp.changed_fields(candidate, {"paid_on": paid_on, "payment_amount": amount}):
+            changed.append(candidate)
+    plan.details["考生缴费状态更新"] = len(changed)
+
+    def write() -> None:
+        season, _ = season_get_or_create(year=season_year)
+        for record in to_create:
+            record.season = season
+        _save(PaymentRecord, to_create, to_update, ["amount", "candidate_id"])
+        _touch_candidates(changed, ["paid_on", "payment_amount"])
+
+    plan.write = write
+    return plan
+
+
+def _touch_candidates(changed: list[Candidate], fields: list[str]) -> None:
+    now = timezone.now()
+    for candidate in changed:
+        candidate.updated_at = now
+    Candidate.objects.bulk_update(changed, [*fields, "updated_at"], batch_size=UPDATE_BATCH)
+
+
+def _dated_list_plan(
+    *,
+    season_year: int,
+    rows: list[dict[str, Any]],
+    model: type[Model],
+    date_field: str,
+    list_name: str,
+    candidate_values: Any,
+) -> ImportPlan:
+    """A list with one date per 考生号 (registrations, withdrawals): records upserted by 考生号,
+    the matching candidates updated with `candidate_values(date)`."""
+    plan = ImportPlan()
+    season = season_for(season_year)
+    candidate_fields = list(candidate_values(dt.date.today()))
+    candidates = _candidates_by_exam_number(season, rows, *candidate_fields)
+    records = {}
+    if season is not None:
+        records = {
+            r.exam_number: r
+            for r in imp.existing_by_key(
+                model.objects.filter(season=season), "exam_number", (r["exam_number"] for r in rows)
+            )
+        }
+    to_create, to_update, unmatched, changed = [], [], [], []
+    for row in rows:
+        candidate = candidates.get(row["exam_number"])
+        if candidate is None:
+            unmatched.append(row)
+        elif imp.changed_fields(candidate, candidate_values(row[date_field])):
+            changed.append(candidate)
+        values = {date_field: row[date_field], "candidate_id": candidate.pk if candidate else None}
+        record = records.get(row["exam_number"])
+        if record is None:
+            to_create.append(model(exam_number=row["exam_number"], **values))
+        elif imp.changed_fields(record, values):
+            to_update.append(record)
+        else:
+            plan.unchanged += 1
+    plan.created, plan.updated = len(to_create), len(to_update)
+    plan.details["考生状态更新"] = len(changed)
+    _unmatched_warnings(plan, unmatched, list_name)
+
+    def write() -> None:
+        season, _ = season_get_or_create(year=season_year)
+        for record in to_create:
+            record.season = season
+        _save(model, to_create, to_update, [date_field, "candidate_id"])
+        _touch_candidates(changed, candidate_fields)
+
+    plan.write = write
+    return plan
+
+
+def registrations_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan:
+    return _dated_list_plan(
+        season_year=season_year,
+        rows=rows,
+        model=RegistrationRecord,
+        date_field="registered_on",
+        list_name="报到记录",
+        candidate_values=lambda day: {"enrolled_on": day},
+    )
+
+
+def withdrawals_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan:
+    return _dated_list_plan(
+        season_year=season_year,
+        rows=rows,
+        model=WithdrawalRecord,
+        date_field="withdrawn_on",
+        list_name="退档记录",
+        candidate_values=lambda day: {"withdrawn_on": day, "status": CallbackStatus.WITHDRAWN.value},
+    )
+
+
+# --- registration -------------------------------------------------------------------------------
+
+EXAM_NUMBER = Column("考生号", "exam_number", imp.text(32), example="23510101000001", hint="文本")
+DATE_HINT = "Excel 日期或 YYYY-MM-DD"
+
+
+def register() -> None:
+    levels = chinese_labels(Level)
+    types = chinese_labels(AdmissionType)
+    yes_no_hint = "是/否"
+    imp.register_kind(
+        ImportKind(
+            name="policies",
+            title="省份政策",
+            order=10,
+            key=("province",),
+            plan=policies_plan,
+            columns=(
+                Column("省份", "province", province_name, example="四川", hint="如 四川、广西"),
+                Column("可退档", "withdrawable", imp.yes_no, example="否", hint=yes_no_hint),
+                Column("屏蔽考生电话", "phones_shielded", imp.yes_no, example="否", hint=yes_no_hint),
+                Column("新高考", "new_gaokao", imp.yes_no, example="是", hint=yes_no_hint),
+            ),
+        )
+    )
+    imp.register_kind(
+        ImportKind(
+            name="candidates",
+            title="投档考生名单",
+            order=30,
+            key=("exam_number",),
+            plan=candidates_plan,
+            columns=(
+                EXAM_NUMBER,
+                Column("姓名", "name", imp.text(64), example="张三"),
+                Column(
+                    "身份证号",
+                    "id_number",
+                    imp.id_number,
+                    required=False,
+                    default="",
+                    example="510101200501011234",
+                    hint="18位，以文本格式填写",
+                ),
+                Column("省份", "province", province_name, example="四川", hint="须已在省份政策中"),
+                Column("层次", "level", imp.choice(levels), example="本科", hint="/".join(levels)),
+                Column(
+                    "类型",
+                    "admission_type",
+                    imp.choice(types),
+                    required=False,
+                    default=AdmissionType.GENERAL.value,
+                    example="普通类",
+                    hint="/".join(types) + "，空白为普通类",
+                ),
+                Column("批次", "batch", imp.text(64), required=False, default="", example="本科一批"),
+                Column(
+                    "预录专业", "major", imp.text(128), required=False, default="", example="计算机科学与技术"
+                ),
+                Column(
+                    "志愿顺序", "preference_order", imp.positive_int, required=False, example=1, hint="正整数"
+                ),
+                Column("中学", "high_school", imp.text(128), required=False, default="", example="成都七中"),
+                Column(
+                    "手机",
+                    "phone",
+                    imp.phones,
+                    required=False,
+                    default=[],
+                    example="13800000001",
+                    hint="考生本人；多个号码用、分隔",
+                ),
+                Column(
+                    "家长电话",
+                    "parent_phone",
+                    imp.phones,
+                    required=False,
+                    default=[],
+                    example="13900000002",
+                    hint="多个号码用、分隔",
+                ),
+                Column(
+                    "地址",
+                    "address",
+                    imp.text(255),
+                    required=False,
+                    default="",
+                    example="四川省成都市青羊区某街1号",
+                ),
+            ),
+        )
+    )
+    imp.register_kind(
+        ImportKind(
+            name="payments",
+            title="缴费名单",
+            order=40,
+            key=("exam_number", "paid_on"),
+            plan=payments_plan,
+            columns=(
+                EXAM_NUMBER,
+                Column("缴费日期", "paid_on", imp.date, example="2023-08-01", hint=DATE_HINT),
+                Column("金额", "amount", imp.money, example=Decimal("5000.00"), hint="元"),
+            ),
+        )
+    )
+    imp.register_kind(
+        ImportKind(
+            name="registrations",
+            title="报到名单",
+            order=50,
+            key=("exam_number",),
+            plan=registrations_plan,
+            columns=(
+                EXAM_NUMBER,
+                Column("报到日期", "registered_on", imp.date, example="2023-09-08", hint=DATE_HINT),
+            ),
+        )
+    )
+    imp.register_kind(
+        ImportKind(
+            name="withdrawals",
+            title="退档名单",
+            order=60,
+            key=("exam_number",),
+            plan=withdrawals_plan,
+            columns=(
+                EXAM_NUMBER,
+                Column("退档日期", "withdrawn_on", imp.date, example="2023-07-20", hint=DATE_HINT),
+            ),
+        )
+    )
+
+
+register()
