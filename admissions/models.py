@@ -252,3 +252,82 @@ class WithdrawalRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exam_number} {self.withdrawn_on}"
+
+
+class ReconciliationStatus(models.TextChoices):
+    RUNNING = "running", _("进行中")
+    SUCCEEDED = "succeeded", _("成功")
+    FAILED = "failed", _("失败")
+
+
+class ReconciliationRun(models.Model):
+    """One run of the nightly reconciliation of payment and registration lists (对账)."""
+
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="reconciliation_runs")
+    status = models.CharField(_("状态"), max_length=16, choices=ReconciliationStatus.choices,
+                              default=ReconciliationStatus.RUNNING)
+    trigger = models.CharField(_("触发方式"), max_length=32, blank=True)
+    job_id = models.CharField(_("任务编号"), max_length=64, blank=True)
+    files = models.JSONField(_("文件"), default=list, blank=True)
+    rows_read = models.PositiveIntegerField(_("读取行数"), default=0)
+    rows_changed = models.PositiveIntegerField(_("变更行数"), default=0)
+    discrepancies_new = models.PositiveIntegerField(_("新增差异"), default=0)
+    discrepancies_open = models.PositiveIntegerField(_("未处理差异"), default=0)
+    started_at = models.DateTimeField(_("开始时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    duration_seconds = models.DecimalField(_("耗时(秒)"), max_digits=10, decimal_places=2, null=True, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("对账运行")
+        verbose_name_plural = _("对账运行")
+
+    def __str__(self) -> str:
+        return f"{self.season_id} @ {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class DiscrepancyKind(models.TextChoices):
+    PAID_BUT_WITHDRAWN = "paid_but_withdrawn", _("已缴费但已退档")
+    REGISTERED_BUT_WITHDRAWN = "registered_but_withdrawn", _("已报到但已退档")
+    CONFIRMED_UNPAID_PAST_STAGE = "confirmed_unpaid_past_stage", _("确认就读但逾期未缴费")
+    REGISTERED_NEVER_CONTACTED = "registered_never_contacted", _("已报到但从未回访")
+    UNKNOWN_EXAM_NUMBER = "unknown_exam_number", _("考生号不存在")
+    DUPLICATE_ROW = "duplicate_row", _("重复记录")
+
+
+class Discrepancy(models.Model):
+    """A finding of the reconciliation for people to act on; one row per (season, kind, 考生号),
+    reopened or updated by later runs, never duplicated."""
+
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="discrepancies")
+    kind = models.CharField(_("类型"), max_length=32, choices=DiscrepancyKind.choices)
+    exam_number = models.CharField(_("考生号"), max_length=32)
+    candidate = models.ForeignKey(Candidate, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="discrepancies", verbose_name=_("考生"))
+    details = models.TextField(_("说明"), blank=True)
+    resolved = models.BooleanField(_("已处理"), default=False)
+    resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    resolved_by = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+", verbose_name=_("处理人"))
+    first_run = models.ForeignKey(ReconciliationRun, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
+    last_run = models.ForeignKey(ReconciliationRun, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["resolved", "kind", "exam_number"]
+        verbose_name = _("对账差异")
+        verbose_name_plural = _("对账差异")
+        constraints = [
+            models.UniqueConstraint(fields=["season", "kind", "exam_number"], name="discrepancy_unique_key"),
+        ]
+        indexes = [
+            # the open-discrepancy lists (office page, callers' lists)
+            models.Index(fields=["season", "candidate"], condition=Q(resolved=False), name="discrepancy_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.exam_number}"

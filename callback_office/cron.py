@@ -1,10 +1,25 @@
 """Periodic jobs, registered with rq's built-in cron (run by exactly one `manage.py rqcron`).
 
-Times follow TIME_ZONE (Asia/Shanghai). Each app's jobs module registers its own entries in
-`register()`; this module is what `rqcron callback_office.cron` loads.
+    python manage.py rqcron callback_office.cron
+
+Times follow TIME_ZONE (Asia/Shanghai): Django sets the process's TZ from it, and rq's cron
+reads cron strings in local time. `manage.py run_job NAME` runs any of them now.
 """
 
-from rq import cron  # noqa: F401  (apps' registrations below use it)
+from rq import cron
 
-# Registrations are added by the apps' jobs modules:
-# cron.register(func, queue_name="nightly", cron="0 2 * * *")
+from reports.jobs import WEEKLY_TIMEOUT, nightly_reconciliation_enqueue, weekly_reports
+
+# 02:00 every night: reconciliation of payment/registration lists, then progress snapshots.
+# The cron entry only enqueues the real job, which carries Retry(max=3).
+cron.register(
+    nightly_reconciliation_enqueue,
+    queue_name="nightly",
+    cron="0 2 * * *",
+    job_timeout=60,
+    name="nightly_reconciliation",
+)
+# Monday 07:00: every team's weekly report for the week that just ended.
+cron.register(
+    weekly_reports, queue_name="nightly", cron="0 7 * * 1", job_timeout=WEEKLY_TIMEOUT, name="weekly_reports"
+)

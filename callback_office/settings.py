@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "callbacks",
     "supervision",
     "subsidies",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from callback_office import views
+from callback_office import jobs, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,9 +11,13 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admissions/", include("admissions.urls")),
+    path("callbacks/casework/", include("callbacks.casework_urls", namespace="casework")),
     path("callbacks/", include("callbacks.urls")),
     path("supervision/", include("supervision.urls")),
     path("subsidies/", include("subsidies.urls")),
+    path("reports/", include("reports.urls")),
+    path("jobs/<str:job_id>/", jobs.job_page, name="job_page"),
+    path("jobs/<str:job_id>/download/", jobs.job_download, name="job_download"),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]
