@@ -156,7 +156,7 @@ def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPl
         values["province_id"] = province_id
         candidate = existing.get(row["exam_number"])
         if candidate is None:
-            to_create.append(Candidate(exam_number=row["exam_number"], **values))
+            to_create.append(Candidate(season=season, exam_number=row["exam_number"], **values))
         elif imp.changed_fields(candidate, values):
             to_update.append(candidate)
         else:

@@ -18,6 +18,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("jobs/<str:job_id>/", jobs.job_page, name="job_page"),
     path("jobs/<str:job_id>/download/", jobs.job_download, name="job_download"),
+    path("imports/", include("callback_office.import_views")),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,165 @@
+"""The office's import pages: upload → dry-run preview (counts, first rows or every error) →
+confirm. Between preview and confirm the file waits under MEDIA_ROOT/imports/ with a random name
+that only the uploader's session knows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import time
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from callback_office import importing
+from callback_office.roles import Role, require_role
+
+app_name = "imports"
+SESSION_KEY = "imports_pending"
+TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+PENDING_MAX_AGE = 24 * 3600
+ERRORS_SHOWN = 500
+
+
+def pending_dir() -> Path:
+    return Path(settings.MEDIA_ROOT) / "imports"
+
+
+def pending_path(token: str) -> Path:
+    if not TOKEN_RE.match(token):
+        raise Http404
+    return pending_dir() / f"{token}.xlsx"
+
+
+def _sweep_stale() -> None:
+    """Files of previews never confirmed are removed after a day."""
+    folder = pending_dir()
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - PENDING_MAX_AGE
+    for stale in folder.glob("*.xlsx"):
+        if stale.stat().st_mtime < cutoff:
+            stale.unlink(missing_ok=True)
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("名单"))
+    season_year = forms.IntegerField(label=_("招生年度"), min_value=2000, max_value=2100)
+    file = forms.FileField(label=_("Excel 文件（.xlsx）"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k.name, k.title) for k in importing.kinds()]
+        self.fields["file"].widget.attrs["accept"] = ".xlsx"
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("文件过大（上限 %(mb)d MB）") % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
+            )
+        return upload
+
+
+def _default_year() -> int:
+    from django.apps import apps
+
+    season_model = apps.get_model("admissions", "Season")
+    latest = season_model.objects.order_by("-year").values_list("year", flat=True).first()
+    return latest or dt.date.today().year
+
+
+def _page(request: HttpRequest, form: ImportForm, **context) -> HttpResponse:
+    result = context.get("result")
+    return render(
+        request,
+        "imports/index.html",
+        {
+            "form": form,
+            "kinds": importing.kinds(),
+            "errors_shown": result.errors[:ERRORS_SHOWN] if result else [],
+            "errors_hidden": max(0, len(result.errors) - ERRORS_SHOWN) if result else 0,
+            **context,
+        },
+    )
+
+
+@require_role(Role.OFFICE)
+def index(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(initial={"season_year": _default_year(), "kind": request.GET.get("kind", "")})
+    return _page(request, form)
+
+
+@require_role(Role.OFFICE)
+@require_POST
+def preview(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _page(request, form)
+    kind, year, upload = (
+        form.cleaned_data["kind"],
+        form.cleaned_data["season_year"],
+        form.cleaned_data["file"],
+    )
+    data = upload.read()
+    if not importing.is_xlsx(data):
+        result = importing.import_file(kind, data, season_year=year, dry_run=True)
+        return _page(request, form, result=result)
+    _sweep_stale()
+    token = secrets.token_hex(16)
+    stored = pending_path(token)
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_bytes(data)
+    result = importing.import_file(kind, stored, season_year=year, dry_run=True)
+    if not result.ok:
+        stored.unlink(missing_ok=True)
+        return _page(request, form, result=result)
+    pending = request.session.get(SESSION_KEY, {})
+    pending[token] = {"kind": kind, "season_year": year, "name": upload.name}
+    request.session[SESSION_KEY] = pending
+    return _page(request, form, result=result, token=token, filename=upload.name)
+
+
+@require_role(Role.OFFICE)
+@require_POST
+def confirm(request: HttpRequest) -> HttpResponse:
+    token = request.POST.get("token", "")
+    pending = request.session.get(SESSION_KEY, {})
+    entry = pending.get(token)
+    stored = pending_path(token)
+    if entry is None or not stored.is_file():
+        form = ImportForm(initial={"season_year": _default_year()})
+        return _page(request, form, expired=True)
+    result = importing.import_file(entry["kind"], stored, season_year=entry["season_year"], dry_run=False)
+    stored.unlink(missing_ok=True)
+    pending.pop(token, None)
+    request.session[SESSION_KEY] = pending
+    form = ImportForm(initial={"season_year": entry["season_year"], "kind": entry["kind"]})
+    return _page(request, form, result=result, filename=entry["name"])
+
+
+@require_role(Role.OFFICE)
+def template(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind not in importing.kind_names():
+        raise Http404
+    response = HttpResponse(
+        importing.template_bytes(kind),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{importing.template_filename(kind)}"'
+    return response
+
+
+urlpatterns = [
+    path("", index, name="index"),
+    path("preview/", preview, name="preview"),
+    path("confirm/", confirm, name="confirm"),
+    path("template/<slug:kind>.xlsx", template, name="template"),
+]
