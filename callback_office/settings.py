@@ -157,7 +157,12 @@ LOGGING = {
 }
 
 # Modules whose `seed(season, rng)` the demo generator calls after the core demo data.
-DEMO_SEEDERS: list[str] = []
+DEMO_SEEDERS: list[str] = [
+    "supervision.demo.seed",
+]
+
+# Days a caller has to acknowledge or dispute a supervision finding.
+FINDING_DISPUTE_DAYS = env_int("FINDING_DISPUTE_DAYS", 3)
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The covering index on contacts is a PostgreSQL feature; SQLite builds the plain index.
