@@ -228,3 +228,6 @@ class ProspectReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exam_number or self.id_number} → {self.caller_id}"
+
+
+from callbacks.casework_models import StrikeCase, WithdrawalMaterial, WithdrawalRequest  # noqa: E402,F401
