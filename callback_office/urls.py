@@ -12,7 +12,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admissions/", include("admissions.urls")),
     path("callbacks/casework/", include("callbacks.casework_urls", namespace="casework")),
-    path("callbacks/casework/", include("callbacks.casework_urls", namespace="casework")),
     path("callbacks/", include("callbacks.urls")),
     path("supervision/", include("supervision.urls")),
     path("subsidies/", include("subsidies.urls")),
