@@ -3,12 +3,36 @@ supervisor their assigned teams', the office everything."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from admissions.choices import CallbackStatus
 from admissions.models import Candidate, Season
 from callback_office.roles import is_office
-from callbacks.models import Assignment, Caller, Team
+from callbacks.models import Assignment, Caller, ContactLog, ProspectReport, Team
 
 
 def caller_for(*, user: AbstractBaseUser, season: Season) -> Caller | None:
@@ -58,3 +82,297 @@ def can_see_full_pii(*, user: AbstractBaseUser, candidate: Candidate) -> bool:
     if caller is None:
         return False
     return Assignment.objects.filter(candidate=candidate, caller=caller, active=True).exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may log a contact
+
+
+# Extra grants for logging contacts, each `(caller, candidate) -> bool`. The casework module
+# appends one for strike-team holders; the assigned caller needs none.
+CONTACT_LOG_GRANTS: list[Callable[[Caller, Candidate], bool]] = []
+
+
+def caller_may_log_contact(*, caller: Caller, candidate: Candidate) -> bool:
+    """The candidate's assigned caller, or whoever a registered grant lets (strike team)."""
+    if caller.season_id != candidate.season_id:
+        return False
+    if Assignment.objects.filter(candidate=candidate, caller=caller, active=True).exists():
+        return True
+    return any(grant(caller, candidate) for grant in CONTACT_LOG_GRANTS)
+
+
+def may_log_contact(user: AbstractBaseUser, candidate: Candidate) -> bool:
+    """May `user` log a contact for `candidate`? (Leaders read their team but log only their own.)"""
+    caller = caller_for(user=user, season=candidate.season)
+    if caller is None:
+        return False
+    return caller_may_log_contact(caller=caller, candidate=candidate)
+
+
+# ---------------------------------------------------------------------------------------------
+# 报备 and the pool
+
+
+def reports_matching_outer() -> QuerySet[ProspectReport]:
+    """Reports (报备) matching the outer query's candidate, for Exists/Subquery: same season and
+    the same exam number, or the same (non-blank) ID number."""
+    return ProspectReport.objects.filter(season=OuterRef("season")).filter(
+        Q(exam_number=OuterRef("exam_number")) | (Q(id_number=OuterRef("id_number")) & ~Q(id_number=""))
+    )
+
+
+def pool_size(*, season: Season) -> int:
+    active = Assignment.objects.filter(candidate=OuterRef("pk"), active=True)
+    return Candidate.objects.filter(season=season, in_pool=True).exclude(Exists(active)).count()
+
+
+def reports_of(*, caller: Caller) -> QuerySet[ProspectReport]:
+    return ProspectReport.objects.filter(caller=caller).order_by("-created_at")
+
+
+# ---------------------------------------------------------------------------------------------
+# My candidates
+
+
+class WorkPhase(models.IntegerChoices):
+    """The manual's three phases, per candidate, from the contact state (not from dates).
+
+    - 第一阶段 通打一遍: never contacted yet (contact_count = 0).
+    - 第二阶段 集中突破: contacted, but still 未联系 / 考虑中 / 联系不上 — the ones to break through.
+    - 第三阶段 最终确认: contacted and decided (确认就读, 明确不来, 申请退档, 已退档) — to be
+      confirmed once more before the data is uploaded.
+
+    Per candidate rather than by season dates, because callers claim at their own pace: on any
+    day one caller's list holds candidates of all three phases.
+    """
+
+    FIRST_PASS = 1, _("第一阶段 通打一遍")
+    BREAKTHROUGH = 2, _("第二阶段 集中突破")
+    FINAL = 3, _("第三阶段 最终确认")
+
+
+OPEN_STATUSES = (CallbackStatus.UNCONTACTED, CallbackStatus.HESITANT, CallbackStatus.UNREACHABLE)
+
+
+def phase_q(phase: int) -> Q:
+    if phase == WorkPhase.FIRST_PASS:
+        return Q(contact_count=0)
+    if phase == WorkPhase.BREAKTHROUGH:
+        return Q(contact_count__gt=0, status__in=OPEN_STATUSES)
+    return Q(contact_count__gt=0) & ~Q(status__in=OPEN_STATUSES)
+
+
+def _phase_expression() -> Case:
+    return Case(
+        When(phase_q(WorkPhase.FIRST_PASS), then=Value(int(WorkPhase.FIRST_PASS))),
+        When(phase_q(WorkPhase.BREAKTHROUGH), then=Value(int(WorkPhase.BREAKTHROUGH))),
+        default=Value(int(WorkPhase.FINAL)),
+        output_field=IntegerField(),
+    )
+
+
+def my_candidates(*, caller: Caller, now: dt.datetime | None = None) -> QuerySet[Candidate]:
+    """The caller's active candidates with `next_call_at`, `work_phase`, `call_priority` and
+    `followup_due` annotated, in "next to call" order (`next_to_call_order`)."""
+    now = now or timezone.now()
+    assignment = Assignment.objects.filter(candidate=OuterRef("pk"), caller=caller, active=True)
+    qs = (
+        Candidate.objects.filter(season_id=caller.season_id)
+        .filter(Exists(assignment))
+        .select_related("province")
+        .annotate(next_call_at=Subquery(assignment.values("next_call_at")[:1]))
+    )
+    return annotate_work(qs, now=now).order_by(*next_to_call_order())
+
+
+def annotate_work(qs: QuerySet[Candidate], *, now: dt.datetime) -> QuerySet[Candidate]:
+    """Adds `work_phase`, `followup_due` and `call_priority` (needs `next_call_at` annotated).
+
+    Priority: 0 follow-up due, 1 never contacted, 2 hesitant, 3 unreachable, 4 other open,
+    5 decided.
+    """
+    return qs.annotate(
+        work_phase=_phase_expression(),
+        followup_due=Case(
+            When(next_call_at__lte=now, then=Value(True)), default=Value(False), output_field=BooleanField()
+        ),
+        call_priority=Case(
+            When(next_call_at__lte=now, then=Value(0)),
+            When(contact_count=0, then=Value(1)),
+            When(status=CallbackStatus.HESITANT, then=Value(2)),
+            When(status=CallbackStatus.UNREACHABLE, then=Value(3)),
+            When(status__in=OPEN_STATUSES, then=Value(4)),
+            default=Value(5),
+            output_field=IntegerField(),
+        ),
+    )
+
+
+def next_to_call_order() -> list:
+    """Due follow-ups first (oldest due first), then never contacted, hesitant, unreachable; the
+    longest-untouched first inside each group."""
+    return [
+        "call_priority",
+        F("next_call_at").asc(nulls_last=True),
+        F("last_contact_at").asc(nulls_first=True),
+        "id",
+    ]
+
+
+def followups_due(*, caller: Caller, now: dt.datetime | None = None) -> QuerySet[Assignment]:
+    """The caller's follow-ups that are due (reminders on the list)."""
+    now = now or timezone.now()
+    return (
+        Assignment.objects.filter(caller=caller, active=True, next_call_at__lte=now)
+        .select_related("candidate")
+        .order_by("next_call_at")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The candidate page
+
+
+def contact_history(*, candidate: Candidate) -> QuerySet[ContactLog]:
+    return (
+        ContactLog.objects.filter(candidate=candidate)
+        .select_related("caller")
+        .order_by("-contacted_at", "-id")
+    )
+
+
+def classmates(*, user: AbstractBaseUser, candidate: Candidate, limit: int = 30) -> list[Candidate]:
+    """Candidates from the same high school (按中学名称查询) that the user may see."""
+    if not candidate.high_school:
+        return []
+    return list(
+        candidates_for(user=user, season=candidate.season)
+        .filter(high_school=candidate.high_school)
+        .exclude(pk=candidate.pk)
+        .order_by("name")[:limit]
+    )
+
+
+def active_assignment(*, candidate: Candidate) -> Assignment | None:
+    return Assignment.objects.filter(candidate=candidate, active=True).select_related("caller").first()
+
+
+# ---------------------------------------------------------------------------------------------
+# Leaders: the team and overdue follow-ups
+
+
+def led_team_ids(*, user: AbstractBaseUser, season: Season) -> set[int]:
+    """Teams the user leads (the office: all)."""
+    if is_office(user):
+        return set(Team.objects.filter(season=season).values_list("id", flat=True))
+    caller = caller_for(user=user, season=season)
+    if caller is None:
+        return set()
+    return set(Team.objects.filter(season=season, leader=caller).values_list("id", flat=True))
+
+
+def team_assignments(*, team_ids: set[int]) -> QuerySet[Assignment]:
+    return (
+        Assignment.objects.filter(active=True, caller__team_id__in=team_ids)
+        .select_related("candidate", "candidate__province", "caller")
+        .order_by("caller__staff_no", "candidate__exam_number")
+    )
+
+
+def overdue_hours() -> int:
+    return int(getattr(settings, "FOLLOWUP_OVERDUE_HOURS", 24))
+
+
+def overdue_followups(*, team_ids: set[int], now: dt.datetime | None = None) -> QuerySet[Assignment]:
+    """Follow-ups overdue by more than settings.FOLLOWUP_OVERDUE_HOURS (default 24) in the teams."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(hours=overdue_hours())
+    return (
+        Assignment.objects.filter(active=True, caller__team_id__in=team_ids, next_call_at__lt=cutoff)
+        .select_related("candidate", "caller")
+        .order_by("next_call_at")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Ledger (台账)
+
+TENTH = Decimal("0.1")
+PLAN_MIN_CONTACTS = Decimal(4)
+PLAN_MIN_MINUTES = Decimal(20)
+
+
+@dataclass(frozen=True)
+class LedgerSummary:
+    candidates: int
+    contacts: int
+    seconds: int
+    own_contacts: int
+    channels: dict[str, int]
+
+    @property
+    def minutes(self) -> Decimal:
+        return (Decimal(self.seconds) / 60).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+    @property
+    def avg_contacts(self) -> Decimal:
+        if not self.candidates:
+            return Decimal("0.0")
+        return (Decimal(self.contacts) / self.candidates).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+    @property
+    def avg_minutes(self) -> Decimal:
+        if not self.candidates:
+            return Decimal("0.0")
+        return (Decimal(self.seconds) / 60 / self.candidates).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+    @property
+    def meets_contacts(self) -> bool:
+        return self.avg_contacts >= PLAN_MIN_CONTACTS
+
+    @property
+    def meets_minutes(self) -> bool:
+        return self.avg_minutes >= PLAN_MIN_MINUTES
+
+
+def ledger_callers(*, user: AbstractBaseUser, season: Season) -> QuerySet[Caller]:
+    """Whose ledgers the user may open: their own; a leader's or supervisor's teams; the office all."""
+    if is_office(user):
+        return Caller.objects.filter(season=season)
+    own = Q(user=user)
+    team_ids = team_ids_for(user=user, season=season)
+    return Caller.objects.filter(season=season).filter(own | Q(team_id__in=team_ids))
+
+
+def ledger_candidates(*, caller: Caller) -> QuerySet[Candidate]:
+    """The caller's candidates for the ledger (active assignments), by exam number."""
+    return (
+        Candidate.objects.filter(assignments__caller=caller, assignments__active=True)
+        .select_related("province")
+        .order_by("exam_number")
+    )
+
+
+def ledger_summary(*, caller: Caller) -> LedgerSummary:
+    """Totals over the caller's candidates (their contact summaries), plus the channels the
+    caller used in their own contacts. Three queries, whatever the size."""
+    totals = (
+        ledger_candidates(caller=caller)
+        .order_by()
+        .aggregate(n=Count("id"), contacts=Sum("contact_count"), seconds=Sum("contact_seconds"))
+    )
+    channels = dict(
+        ContactLog.objects.filter(caller=caller)
+        .order_by()
+        .values("channel")
+        .annotate(n=Count("id"))
+        .values_list("channel", "n")
+    )
+    return LedgerSummary(
+        candidates=totals["n"] or 0,
+        contacts=totals["contacts"] or 0,
+        seconds=totals["seconds"] or 0,
+        own_contacts=sum(channels.values()),
+        channels=channels,
+    )

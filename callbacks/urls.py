@@ -1,2 +1,26 @@
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.urls import path
+
+from callbacks import views
+
 app_name = "callbacks"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("mine/", views.my_candidates, name="my_candidates"),
+    path("pool/", views.pool, name="pool"),
+    path("pool/claim/", views.pool_claim, name="pool_claim"),
+    path("pool/reports/", views.report_create, name="report_create"),
+    path("candidates/<int:pk>/", views.candidate_detail, name="candidate_detail"),
+    path("candidates/<int:pk>/contacts/", views.contact_create, name="contact_create"),
+    path("candidates/<int:pk>/followup/", views.followup_set, name="followup_set"),
+    path("team/", views.team, name="team"),
+    path("ledger/", views.ledger, name="ledger"),
+    path("ledger/<int:caller_id>/", views.ledger, name="ledger_caller"),
+    path("distribute/", views.distribute, name="distribute"),
+]
+
+# Casework (withdrawal requests, strike-team cases) adds its routes to this namespace from its own
+# module, `callbacks/casework_urls.py` (a plain `urlpatterns` list).
+if find_spec("callbacks.casework_urls") is not None:
+    urlpatterns += import_module("callbacks.casework_urls").urlpatterns
