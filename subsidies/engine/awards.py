@@ -26,6 +26,13 @@ class TeamAward:
     amount: Fraction = Fraction(0)
 
 
+def grades(winners: int) -> list[int]:
+    """Grade of each winner by rank: the first third (rounded up) 1st, up to two thirds 2nd, rest 3rd."""
+    first = ceil(Fraction(winners, 3))
+    second = ceil(Fraction(2 * winners, 3))
+    return [1 if i < first else 2 if i < second else 3 for i in range(winners)]
+
+
 def best_team_outcomes(pools: list[TeamPool], scheme: Scheme) -> dict[int, TeamAward]:
     """Eligibility, ranking and grade of every regular team with candidates."""
     considered = [p for p in pools if p.combined.admitted > 0]
@@ -63,9 +70,7 @@ def best_team_outcomes(pools: list[TeamPool], scheme: Scheme) -> dict[int, TeamA
     if eligible:
         winners = max(winners, 1)
     winners = min(winners, len(eligible))
-    first = ceil(Fraction(winners, 3))
-    second = ceil(Fraction(2 * winners, 3))
-    grade_of = [1 if i < first else 2 if i < second else 3 for i in range(winners)]
+    grade_of = grades(winners)
     grade_sizes = {g: grade_of.count(g) for g in (1, 2, 3)}
     for i, p in enumerate(eligible):
         if i >= winners:
