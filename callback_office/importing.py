@@ -231,7 +231,10 @@ def money(value: Any) -> Decimal:
             f"金额无法识别：“{_shown(value)}”", f"unrecognised amount {_shown(value)!r}"
         ) from None
     if amount < 0 or amount > MONEY_MAX:
-        raise CellError(f"金额超出范围：{amount}", f"amount out of range: {amount}")
+        raise CellError(
+            f"金额应在 0 到 {MONEY_MAX} 元之间：“{_shown(value)}”",
+            f"amount must be between 0 and {MONEY_MAX}: {_shown(value)!r}",
+        )
     return amount.quantize(CENT)
 
 
