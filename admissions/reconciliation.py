@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -79,6 +80,8 @@ class Source:
     rows: list[dict[str, Any]]
     path: Path | None = None
     errors: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, int, int]] = field(default_factory=list)  # (考生号, row, first row)
+    rejected: bool = False
 
 
 @dataclass
@@ -112,25 +115,36 @@ def _chunks(items: list, size: int) -> Iterable[list]:
 # --- reading the lists ---------------------------------------------------------------------------
 
 
+DUPLICATE_RE = re.compile(r"“([^”\s]+)[^”]*”与第(\d+)行重复")
+
+
 def read_workbook(kind: str, path: Path) -> Source:
     """Parse a dropped workbook with the shared import parser (structural + per-cell checks).
 
-    Rows with cell errors are left out by the parser and listed in `Source.errors`; a workbook
-    whose headers are wrong raises ValidationError (the run fails, the file stays).
+    Rows with cell errors are left out by the parser and listed in `Source.errors`; rows the
+    parser reports as duplicates inside the file become `duplicates` (→ duplicate_row). A file
+    that cannot be read at all (not xlsx, wrong headers) is `rejected`: listed with its errors on
+    the run and moved to `rejected/` after the run commits; the rest of the run goes on.
     """
     from callback_office.importing import parse_workbook
 
     with path.open("rb") as fh:
         parsed = parse_workbook(kind, fh)
-    errors = []
+    source = Source(kind=kind, name=path.name, rows=list(parsed.rows), path=path)
     for err in parsed.errors:
-        where = _("第%(row)s行") % {"row": err.row_number} if err.row_number else _("表头")
-        errors.append(f"{where} {err.column or ''}：{err.message}".strip())
-    if parsed.errors and not parsed.rows and any(not e.row_number for e in parsed.errors):
-        raise ValidationError(
-            _("%(name)s 无法读取：%(errors)s") % {"name": path.name, "errors": "；".join(errors)}
-        )
-    return Source(kind=kind, name=path.name, rows=list(parsed.rows), path=path, errors=errors)
+        source.errors.append(str(err))
+        match = DUPLICATE_RE.search(err.message) if err.row_number else None
+        if match:
+            source.duplicates.append((match.group(1), err.row_number, int(match.group(2))))
+    source.rejected = not parsed.rows and bool(parsed.errors) and not _is_empty_notice(parsed)
+    return source
+
+
+def _is_empty_notice(parsed: Any) -> bool:
+    """True when the only problem is an empty sheet (nothing to do, not an error)."""
+    return parsed.total_rows == 0 and all(
+        e.row_number is None and "没有数据行" in e.message for e in parsed.errors
+    )
 
 
 def dropped_files(season_year: int) -> list[tuple[str, Path]]:
@@ -142,8 +156,8 @@ def dropped_files(season_year: int) -> list[tuple[str, Path]]:
     return files
 
 
-def _move_to_done(path: Path) -> None:
-    done = path.parent / "done"
+def _move_to_done(path: Path, folder: str = "done") -> None:
+    done = path.parent / folder
     done.mkdir(parents=True, exist_ok=True)
     target = done / path.name
     if target.exists():
@@ -184,13 +198,21 @@ def reconcile(
         if sources is None:
             sources = [read_workbook(kind, path) for kind, path in dropped_files(season_year)]
         run.files = [
-            {"kind": s.kind, "name": s.name, "rows": len(s.rows), "errors": s.errors[:50]} for s in sources
+            {
+                "kind": s.kind,
+                "name": s.name,
+                "rows": len(s.rows),
+                "errors": s.errors[:50],
+                "rejected": s.rejected,
+            }
+            for s in sources
         ]
         with transaction.atomic():
             outcome = _apply(season=season, sources=sources, run=run, today=today, progress=progress)
             for s in sources:
                 if s.path is not None:
-                    transaction.on_commit(lambda p=s.path: _move_to_done(p))
+                    folder = "rejected" if s.rejected else "done"
+                    transaction.on_commit(lambda p=s.path, f=folder: _move_to_done(p, f))
     except Exception as exc:
         run.status = ReconciliationStatus.FAILED
         run.error = (
@@ -225,6 +247,14 @@ def _apply(
     registrations: dict[str, dict] = {}
     for source in sources:
         label = KIND_LABELS[source.kind]
+        for number, row_number, first in source.duplicates:
+            out.rows_read += 1
+            find(
+                DiscrepancyKind.DUPLICATE_ROW,
+                number,
+                None,
+                f"{label} {source.name} 第{row_number}行与第{first}行重复",
+            )
         for row in source.rows:
             out.rows_read += 1
             number = str(row["exam_number"]).strip()

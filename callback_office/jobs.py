@@ -102,7 +102,7 @@ def enqueue_tracked(
         "progress": {"done": 0, "total": 0},
     }
     try:
-        q = django_rq.get_queue(queue)
+        q = django_rq.get_queue(queue, commit_mode="auto")
         q.connection.ping()
     except Exception:
         logger.exception("enqueue failed: Redis unreachable for queue %s (%s)", queue, _func_path(func))

@@ -62,7 +62,7 @@ def nightly_reconciliation(*, season_year: int | None = None, trigger: str = "ni
 
 def nightly_reconciliation_enqueue() -> str:
     """The cron entry (02:00): enqueue the nightly run with retries (rq Retry(max=3))."""
-    job = django_rq.get_queue("nightly").enqueue(
+    job = django_rq.get_queue("nightly", commit_mode="auto").enqueue(
         nightly_reconciliation, job_timeout=NIGHTLY_TIMEOUT, retry=NIGHTLY_RETRY
     )
     return job.id
