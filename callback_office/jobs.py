@@ -31,13 +31,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import django_rq
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -189,6 +190,25 @@ def set_result_url(url: str) -> None:
 
 def job_url(job_id: str) -> str:
     return reverse("job_page", args=[job_id])
+
+
+def rq_dashboard_urls() -> tuple[list, str]:
+    """django-rq's dashboard for the office only (it is staff-only by itself): staff users
+    without the office role get 403, everyone else django-rq's own staff-login redirect."""
+    from django_rq import urls as rq_urls
+
+    patterns = []
+    for pattern in rq_urls.urlpatterns:
+        view = pattern.callback
+
+        def office_only(request, *args, _view=view, **kwargs):
+            if request.user.is_authenticated and request.user.is_staff and not is_office(request.user):
+                raise PermissionDenied
+            return _view(request, *args, **kwargs)
+
+        pattern.callback = wraps(view)(office_only)
+        patterns.append(pattern)
+    return patterns, getattr(rq_urls, "app_name", "django_rq")
 
 
 # --- the progress page -------------------------------------------------------------------------

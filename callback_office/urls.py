@@ -19,7 +19,7 @@ urlpatterns = [
     path("jobs/<str:job_id>/", jobs.job_page, name="job_page"),
     path("jobs/<str:job_id>/download/", jobs.job_download, name="job_download"),
     path("imports/", include("callback_office.import_views")),
-    path("admin/rq/", include("django_rq.urls")),
+    path("admin/rq/", include(jobs.rq_dashboard_urls())),
     path("admin/", admin.site.urls),
 ]
 admin.site.site_header = "回访办 · Callback Office"

@@ -1,0 +1,32 @@
+"""Job functions the tests enqueue (module level, so workers can import them)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from callback_office.jobs import report_progress, set_result_file
+
+
+def count_rows(*, total: int, pause: float = 0.0) -> int:
+    for done in range(1, total + 1):
+        if pause:
+            time.sleep(pause)
+        report_progress(done, total)
+    folder = Path(settings.MEDIA_ROOT) / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "rows.txt"
+    path.write_text(f"{total} rows\n", encoding="utf-8")
+    set_result_file(path, filename="结果.txt")
+    return total
+
+
+def reject_amount() -> None:
+    raise ValidationError("金额不能为负数")
+
+
+def crash() -> None:
+    raise KeyError("internal")
