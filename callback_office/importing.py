@@ -678,6 +678,12 @@ def import_file(
     result.preview = [[_display(c, row.get(c.field)) for c in columns] for row in parsed.rows[:PREVIEW_ROWS]]
     if parsed.errors:
         result.errors = parsed.errors
+        if all(e.row_number is not None and e.row_number > 1 for e in parsed.errors) and parsed.rows:
+            # Bad cells only: check the good rows against the database too, so that one
+            # report lists every bad row (planning reads, it never writes).
+            checked = ImportResult(kind=kind, season_year=season_year, dry_run=True)
+            _merge(checked, _plans(spec, season_year, parsed.rows))
+            result.errors = sorted([*parsed.errors, *checked.errors], key=lambda e: e.row_number or 0)
     elif dry_run:
         _merge(result, _plans(spec, season_year, parsed.rows))
     else:

@@ -17,7 +17,7 @@ Roster rules:
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -141,7 +141,21 @@ def roster_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan:
     if plan.errors:
         return plan
     staff_nos = [r["staff_no"] for r in rows]
-    users = {u.username: u for u in User.objects.filter(username__in=staff_nos)}
+    users = {u.username: u for u in imp.existing_by_key(User.objects.all(), "username", staff_nos)}
+    # what the roster also keeps in step: roles (groups) and supervised teams
+    current_roles: dict[str, set[str]] = defaultdict(set)
+    for username, role in imp.existing_by_key(
+        User.groups.through.objects.filter(group__name__in=[r.value for r in MANAGED_ROLES]),
+        "user__username",
+        staff_nos,
+    ).values_list("user__username", "group__name"):
+        current_roles[username].add(role)
+    current_supervised: dict[str, set[str]] = defaultdict(set)
+    if season is not None:
+        for staff_no, team_name in Team.supervisors.through.objects.filter(team__season=season).values_list(
+            "caller__staff_no", "team__name"
+        ):
+            current_supervised[staff_no].add(team_name)
     callers = (
         {
             c.staff_no: c
@@ -173,6 +187,10 @@ def roster_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan:
         changed = imp.changed_fields(caller, values)
         if team_name_by_id.get(caller.team_id) != own_team:
             changed.append("team")
+        if roles_for(row) != current_roles[row["staff_no"]]:
+            changed.append("roles")
+        if row["is_supervisor"] and set(row["teams"]) != current_supervised[row["staff_no"]]:
+            changed.append("supervised teams")
         if changed:
             to_update.append((row, caller))
         else:
