@@ -117,20 +117,19 @@ class ContactLogForm(forms.Form):
         return [
             (data[f"new_phone_{i}"].strip(), data[f"new_owner_{i}"])
             for i in (1, 2)
-            if data.get(f"new_phone_{i}", "").strip()
+            if (data.get(f"new_phone_{i}") or "").strip() and data.get(f"new_owner_{i}")
         ]
 
     def clean(self):
         data = super().clean()
-        if self.errors:
-            return data
+        # Run the service's checks on whatever parsed, so that every error shows at once.
         try:
             contact_validate(
                 candidate=self.candidate,
-                contacted_at=data["contacted_at"],
+                contacted_at=data.get("contacted_at") or timezone.now(),
                 duration_seconds=self.total_seconds,
-                outcome=data["outcome"],
-                intent=data["intent"],
+                outcome=data.get("outcome") or Outcome.OTHER,
+                intent=data.get("intent") or Intent.NONE,
                 risk_signals=data.get("risk_signals") or [],
                 new_phones=self.new_phones,
                 next_call_at=data.get("next_call_at"),
@@ -145,6 +144,8 @@ class ContactLogForm(forms.Form):
             return
         for key, errors in exc.error_dict.items():
             field = self.FIELD_FOR_ERROR.get(key, key)
+            if field in self.fields and field in self.errors:
+                continue  # the field's own error says it already
             self.add_error(field if field in self.fields else None, errors)
 
     def service_kwargs(self) -> dict:

@@ -222,7 +222,7 @@ def test_report_needs_exam_or_id_number(caller):
 
 
 def test_report_of_a_candidate_waiting_in_the_pool_assigns_it_at_once(caller, season):
-    waiting, other = pool_of(season, 2)
+    waiting, _other = pool_of(season, 2)
     prospect_report_create(caller=caller, id_number=waiting.id_number.lower())
     assert active_pairs(season) == {(waiting.pk, caller.pk)}
 
