@@ -26,3 +26,8 @@ class CallbacksConfig(AppConfig):
         from callbacks.casework_views import casework_ready
 
         casework_ready()
+        # Casework (withdrawal requests, strike-team cases): its menu entries and the strike
+        # holder's grant to log contacts (callbacks.selectors.CONTACT_LOG_GRANTS).
+        from callbacks.casework_views import casework_ready
+
+        casework_ready()

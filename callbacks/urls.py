@@ -1,6 +1,3 @@
-from importlib import import_module
-from importlib.util import find_spec
-
 from django.urls import path
 
 from callbacks import views
@@ -19,8 +16,3 @@ urlpatterns: list = [
     path("ledger/<int:caller_id>/", views.ledger, name="ledger_caller"),
     path("distribute/", views.distribute, name="distribute"),
 ]
-
-# Casework (withdrawal requests, strike-team cases) adds its routes to this namespace from its own
-# module, `callbacks/casework_urls.py` (a plain `urlpatterns` list).
-if find_spec("callbacks.casework_urls") is not None:
-    urlpatterns += import_module("callbacks.casework_urls").urlpatterns
