@@ -370,7 +370,7 @@ def _xlsx(team: Team, week_start: dt.date, members: list[MemberRow], payment_tar
     changes = SheetWriter(wb, _("本周表态"), [_("回访员"), _("表态"), _("考生数")])
     for m in members:
         for intent, n in sorted(m.status_changes.items()):
-            changes.append([m.name, INTENT_LABELS.get(intent, intent), n])
+            changes.append([m.name, str(INTENT_LABELS.get(intent, intent)), n])
     buf = io.BytesIO()
     save_workbook(wb, buf)
     return buf.getvalue()
