@@ -17,6 +17,12 @@ def media_root(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The factories hash a password per user; a cheap hasher keeps these tests fast."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def henan(season):
     """A withdrawable province (劝退)."""

@@ -187,7 +187,7 @@ def test_take_and_close(unreachable, caller, striker, striker2):
     taken = strike_case_take(case=case, user=striker.user)
     assert taken.status == StrikeCaseStatus.TAKEN
     assert taken.holder == striker
-    with pytest.raises(ValidationError, match="不能改为|刚被他人处理"):
+    with pytest.raises(ValidationError, match=r"不能改为|刚被他人处理"):
         strike_case_take(case=case, user=striker2.user)
     with pytest.raises(PermissionDenied):
         strike_case_close(case=case, user=striker2.user, result=StrikeResult.REACHED, note="")
