@@ -20,7 +20,7 @@ from subsidies.engine.facts import (
     StrikeCredit,
     TeamFacts,
 )
-from subsidies.models import Adjustment, Deduction
+from subsidies.models import Adjustment, AdjustmentReason, Deduction
 
 
 def level_counts(*, season: Season) -> dict[tuple[int, str], LevelFacts]:
@@ -127,6 +127,7 @@ def load_facts(*, season: Season) -> SeasonFacts:
             amount=a["amount"],
             reason_code=a["reason_code"],
             reason=a["reason"],
+            reason_label=str(AdjustmentReason(a["reason_code"]).label),
         )
         for a in Adjustment.objects.filter(season=season, settled_run__isnull=True)
         .order_by("id")

@@ -112,6 +112,7 @@ class AdjustmentFact:
     amount: Decimal
     reason_code: str
     reason: str
+    reason_label: str = ""
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def adjustment_lines(ledger: Ledger, adjustments: tuple[AdjustmentFact, ...]) ->
             a.person_id,
             "adjustment",
             a.amount,
-            f"招生办调整（{a.reason_code}）：{a.reason}",
+            f"招生办调整（{a.reason_label or a.reason_code}）：{a.reason}",
             subject=f"adjustment:{a.id}",
             inputs={"adjustment_id": a.id, "reason_code": a.reason_code},
         )
