@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from callbacks.models import Assignment, Attendance, Caller, ContactLog, Team
+from callbacks.models import Assignment, Attendance, Caller, ContactLog, ProspectReport, Team
 
 
 @admin.register(Team)
@@ -14,7 +14,16 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Caller)
 class CallerAdmin(admin.ModelAdmin):
-    list_display = ["staff_no", "name", "kind", "team", "is_supervisor", "is_strike", "qualification_status"]
+    list_display = [
+        "staff_no",
+        "name",
+        "kind",
+        "capacity",
+        "team",
+        "is_supervisor",
+        "is_strike",
+        "qualification_status",
+    ]
     list_filter = ["season", "kind", "is_supervisor", "is_strike", "qualification_status"]
     search_fields = ["staff_no", "name", "department"]
     raw_id_fields = ["user", "team"]
@@ -43,4 +52,12 @@ class AttendanceAdmin(admin.ModelAdmin):
     list_display = ["caller", "day"]
     list_filter = ["day"]
     search_fields = ["caller__staff_no", "caller__name"]
+    raw_id_fields = ["caller"]
+
+
+@admin.register(ProspectReport)
+class ProspectReportAdmin(admin.ModelAdmin):
+    list_display = ["exam_number", "id_number", "name", "caller", "created_at"]
+    list_filter = ["season"]
+    search_fields = ["exam_number", "id_number", "name", "caller__staff_no"]
     raw_id_fields = ["caller"]

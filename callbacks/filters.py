@@ -10,6 +10,7 @@ from admissions.choices import CallbackStatus, Level
 from admissions.models import Candidate, ProvincePolicy, Season
 from callbacks.selectors import WorkPhase, phase_q
 
+ALL = _("全部")
 YES_NO = [("yes", _("是")), ("no", _("否"))]
 
 
@@ -18,12 +19,20 @@ class CandidateFilter(django_filters.FilterSet):
     enrolled, and a search by name, exam number or high school."""
 
     q = django_filters.CharFilter(label=_("搜索"), method="filter_search")
-    status = django_filters.ChoiceFilter(label=_("回访状态"), choices=CallbackStatus.choices)
-    level = django_filters.ChoiceFilter(label=_("层次"), choices=Level.choices)
-    province = django_filters.ModelChoiceFilter(label=_("省份"), queryset=ProvincePolicy.objects.none())
-    phase = django_filters.ChoiceFilter(label=_("阶段"), choices=WorkPhase.choices, method="filter_phase")
-    paid = django_filters.ChoiceFilter(label=_("已缴费"), choices=YES_NO, method="filter_paid")
-    enrolled = django_filters.ChoiceFilter(label=_("已报到"), choices=YES_NO, method="filter_enrolled")
+    status = django_filters.ChoiceFilter(label=_("回访状态"), choices=CallbackStatus.choices, empty_label=ALL)
+    level = django_filters.ChoiceFilter(label=_("层次"), choices=Level.choices, empty_label=ALL)
+    province = django_filters.ModelChoiceFilter(
+        label=_("省份"), queryset=ProvincePolicy.objects.none(), empty_label=ALL
+    )
+    phase = django_filters.ChoiceFilter(
+        label=_("阶段"), choices=WorkPhase.choices, method="filter_phase", empty_label=ALL
+    )
+    paid = django_filters.ChoiceFilter(
+        label=_("已缴费"), choices=YES_NO, method="filter_paid", empty_label=ALL
+    )
+    enrolled = django_filters.ChoiceFilter(
+        label=_("已报到"), choices=YES_NO, method="filter_enrolled", empty_label=ALL
+    )
 
     class Meta:
         model = Candidate
