@@ -70,15 +70,12 @@ def enqueue() -> Job:
 def other_backends() -> int:
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         return cur.fetchone()[0]
 
 
-@pytest.mark.skipif(
-    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-    reason="needs PostgreSQL (the worker is another process)",
-)
 def test_killed_worker_leaves_no_half_applied_batch(season, redis_conn):
     for i in range(30):
         CandidateFactory(
