@@ -15,6 +15,8 @@ from tests.supervision.factories import SupervisorFactory
 def media_dirs(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.RECORDING_ARCHIVE_ROOT = tmp_path / "archive"
+    # test users are created with passwords; a fast hasher keeps these tests quick
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return settings
 
 
