@@ -48,7 +48,6 @@ from callbacks.casework_selectors import (
     strike_open_for,
     withdrawal_open_for,
 )
-from callbacks.models import Caller
 from callbacks.selectors import caller_for
 
 SCHOOL_NAME_DEFAULT = "成都文理学院"
@@ -557,37 +556,5 @@ def strike_case_close(*, case: StrikeCase, user: AbstractBaseUser, result: str, 
         result=result,
         result_note=note.strip(),
         closed_by=user,
-        closed_at=timezone.now(),
-    )
-
-
-@transaction.atomic
-def strike_case_verify(*, case: StrikeCase, supervisor: Caller, note: str, confirmed: bool) -> StrikeCase:
-    """Record supervision's verification of a no-show case (督查组核实).
-
-    Meant to be called by `supervision.services.noshow_verify`, which decides who may verify.
-    Confirmed: sets verified_by/verified_at/verification_note, the case enters the strike queue.
-    Not confirmed: the case is dismissed (督查核实未通过) with the note.
-    """
-    if not case.needs_verification:
-        raise ValidationError(_("“联系不上”的案件不需要督查核实。"))
-    if not note.strip():
-        raise ValidationError(_("请写明核实情况。"))
-    if confirmed:
-        updated = StrikeCase.objects.filter(
-            pk=case.pk,
-            status__in=[StrikeCaseStatus.PENDING, StrikeCaseStatus.APPROVED],
-            verified_at__isnull=True,
-        ).update(verified_by=supervisor, verified_at=timezone.now(), verification_note=note.strip())
-        if updated != 1:
-            raise ValidationError(_("该案件已核实或已结束。"), code="conflict")
-        case.refresh_from_db()
-        return case
-    return _strike_move(
-        case,
-        StrikeCaseStatus.DISMISSED,
-        extra_filter={"verified_at__isnull": True},
-        verified_by=supervisor,
-        verification_note=note.strip(),
         closed_at=timezone.now(),
     )

@@ -10,7 +10,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from admissions.choices import CallbackStatus
-from callbacks.casework_models import StrikeCaseKind, StrikeCaseStatus, StrikeResult
+from callbacks.casework_models import StrikeCase, StrikeCaseKind, StrikeCaseStatus, StrikeResult
 from callbacks.casework_selectors import (
     StrikeCredit,
     may_log_contact,
@@ -25,13 +25,19 @@ from callbacks.casework_services import (
     strike_case_escalate,
     strike_case_send_after_registration,
     strike_case_take,
-    strike_case_verify,
 )
 from callbacks.models import Assignment
 from tests.casework.factories import StrikeCaseFactory
 from tests.factories import AssignmentFactory, CallerFactory, CandidateFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def verify(case, supervisor):
+    """What supervision's no-show verification writes (supervision.services.noshow_verify)."""
+    StrikeCase.objects.filter(pk=case.pk).update(
+        verified_by=supervisor, verified_at=timezone.now(), verification_note="听了录音，确认不来"
+    )
 
 
 def escalate(candidate, caller, kind=StrikeCaseKind.UNREACHABLE, steps=("empty_number", "lookup_114")):
@@ -132,7 +138,7 @@ def test_no_show_needs_verification_before_taking(refused, caller, leader, strik
     assert list(strike_queue(user=striker.user, season=caller.season)) == []
     with pytest.raises(ValidationError, match="尚待督查组核实"):
         strike_case_take(case=case, user=striker.user)
-    strike_case_verify(case=case, supervisor=supervisor, note="听了录音，确认不来", confirmed=True)
+    verify(case, supervisor)
     case.refresh_from_db()
     assert case.verified_by == supervisor
     assert list(strike_queue(user=striker.user, season=caller.season)) == [case]
@@ -140,18 +146,21 @@ def test_no_show_needs_verification_before_taking(refused, caller, leader, strik
     assert taken.holder == striker
 
 
-def test_verification_refused_dismisses(refused, caller, leader, supervisor):
+def test_dismissed_case_is_not_takeable(refused, caller, leader, striker):
     case = escalate(refused, caller, kind=StrikeCaseKind.NO_SHOW, steps=())
     strike_case_approve(case=case, user=leader.user)
-    dismissed = strike_case_verify(case=case, supervisor=supervisor, note="考生其实会来", confirmed=False)
-    assert dismissed.status == StrikeCaseStatus.DISMISSED
-    assert dismissed.verified_at is None
+    StrikeCase.objects.filter(pk=case.pk).update(status=StrikeCaseStatus.DISMISSED)
+    assert list(strike_queue(user=striker.user, season=caller.season)) == []
+    with pytest.raises(ValidationError):
+        strike_case_take(case=StrikeCase.objects.get(pk=case.pk), user=striker.user)
 
 
-def test_unreachable_needs_no_verification(unreachable, caller, supervisor):
+def test_unreachable_is_takeable_without_verification(unreachable, caller, leader, striker):
     case = escalate(unreachable, caller)
-    with pytest.raises(ValidationError, match="不需要督查核实"):
-        strike_case_verify(case=case, supervisor=supervisor, note="x", confirmed=True)
+    strike_case_approve(case=case, user=leader.user)
+    case.refresh_from_db()
+    assert case.takeable
+    assert strike_case_take(case=case, user=striker.user).holder == striker
 
 
 def test_after_registration_only_after_registration_closed(caller, leader, sichuan):
