@@ -158,6 +158,7 @@ LOGGING = {
 
 # Modules whose `seed(season, rng)` the demo generator calls after the core demo data.
 DEMO_SEEDERS: list[str] = [
+    "callbacks.casework_demo.seed",
     "supervision.demo.seed",
 ]
 
