@@ -215,7 +215,8 @@ def rq_dashboard_urls() -> tuple[list, str]:
 
 
 def _job_for(request: HttpRequest, job_id: str) -> Job:
-    """The job if the user owns it or is office staff; 404 otherwise (also when Redis is down)."""
+    """The job if the user owns it or is office staff (who also see untracked jobs, e.g. the
+    cron's); 404 otherwise, also when Redis is down."""
     try:
         job = Job.fetch(job_id, connection=django_rq.get_connection("default"))
     except (NoSuchJobError, ValueError):
@@ -224,7 +225,7 @@ def _job_for(request: HttpRequest, job_id: str) -> Job:
         logger.exception("job page: Redis unreachable for job %s", job_id)
         raise Http404 from None
     owner_id = job.meta.get("owner_id")
-    if owner_id is None or (owner_id != request.user.pk and not is_office(request.user)):
+    if not is_office(request.user) and (owner_id is None or owner_id != request.user.pk):
         raise Http404
     return job
 

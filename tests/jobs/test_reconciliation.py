@@ -30,6 +30,8 @@ from tests.jobs.factories import drop_payments, drop_registrations, run_burst
 TODAY = dt.date(2023, 8, 25)  # after the first early-payment stage (admission end 8-10 + 7 days)
 D = dt.date
 
+pytestmark = pytest.mark.sqlite  # DB-agnostic: also run against SQLite
+
 
 @pytest.fixture
 def cast(season, caller, leader):

@@ -14,6 +14,8 @@ from tests.factories import AssignmentFactory, CallerFactory, CandidateFactory
 
 DAY = dt.date(2023, 8, 20)  # stage 2 (after 8-17, before 8-25)
 
+pytestmark = pytest.mark.sqlite  # DB-agnostic: also run against SQLite
+
 
 @pytest.fixture
 def data(season, caller, leader, outsider):

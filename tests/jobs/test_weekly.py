@@ -22,6 +22,8 @@ from tests.factories import AssignmentFactory, CallerFactory, CandidateFactory, 
 TZ = ZoneInfo("Asia/Shanghai")
 WEEK = dt.date(2023, 8, 7)
 
+pytestmark = pytest.mark.sqlite  # DB-agnostic: also run against SQLite
+
 
 def at(day: int, hour: int) -> dt.datetime:
     return dt.datetime(2023, 8, day, hour, tzinfo=TZ)
