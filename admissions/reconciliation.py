@@ -208,6 +208,8 @@ def reconcile(
             for s in sources
         ]
         with transaction.atomic():
+            # one reconciliation per season at a time (a second worker waits here)
+            Season.objects.select_for_update().filter(pk=season.pk).first()
             outcome = _apply(season=season, sources=sources, run=run, today=today, progress=progress)
             for s in sources:
                 if s.path is not None:

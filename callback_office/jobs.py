@@ -45,6 +45,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
+from redis import ConnectionPool, Redis
 from rq import Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -79,6 +80,22 @@ def _func_path(func: Callable | str) -> str:
     return f"{func.__module__}.{func.__qualname__}"
 
 
+def _ping(connection: Redis) -> None:
+    """Ping with short timeouts, so an unreachable Redis fails fast instead of hanging a request."""
+    kwargs = {
+        **connection.connection_pool.connection_kwargs,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 2,
+    }
+    probe = Redis(
+        connection_pool=ConnectionPool(connection_class=connection.connection_pool.connection_class, **kwargs)
+    )
+    try:
+        probe.ping()
+    finally:
+        probe.close()
+
+
 def enqueue_tracked(
     func: Callable | str,
     *args: Any,
@@ -104,7 +121,7 @@ def enqueue_tracked(
     }
     try:
         q = django_rq.get_queue(queue, commit_mode="auto")
-        q.connection.ping()
+        _ping(q.connection)
     except Exception:
         logger.exception("enqueue failed: Redis unreachable for queue %s (%s)", queue, _func_path(func))
         return None
