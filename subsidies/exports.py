@@ -13,6 +13,7 @@ from subsidies.engine import LEVELS, Scheme
 from subsidies.engine.awards import GRADE_LABELS, best_team_outcomes
 from subsidies.engine.ledger import RULES
 from subsidies.engine.numbers import as_decimal
+from subsidies.engine.strike import STRIKE_LABELS
 from subsidies.engine.teams import team_pool
 from subsidies.models import PayoutRun
 from subsidies.selectors import RunView, run_view
@@ -225,7 +226,20 @@ def write_award_sheet(wb, view: RunView) -> None:
     sheet.append(["合计", "", "", "", total, "", ""])
 
 
+def subject_label(subject: str, teams: dict[int, str]) -> str:
+    """A line's subject for people: 本科/专科, a team's name, a strike kind, an adjustment."""
+    if subject in LEVEL_LABEL:
+        return LEVEL_LABEL[subject]
+    kind, _, ident = subject.partition(":")
+    if kind == "team" and ident.isdigit():
+        return teams.get(int(ident), subject)
+    if kind == "adjustment":
+        return f"调整 #{ident}"
+    return STRIKE_LABELS.get(subject, subject)
+
+
 def write_lines_sheet(wb, view: RunView) -> None:
+    teams = {t.id: t.name for t in view.facts.teams}
     headers = ["工号", "姓名", "规则", "对象", "报到率", "档位", "递增步数", "金额", "说明", "依据"]
     sheet = SheetWriter(wb, "规则明细", headers, percent_columns=[4])
     for line in view.lines:
@@ -234,7 +248,7 @@ def write_lines_sheet(wb, view: RunView) -> None:
                 line["person__staff_no"],
                 line["person__name"],
                 RULES[line["rule"]][1],
-                LEVEL_LABEL.get(line["subject"], line["subject"]),
+                subject_label(line["subject"], teams),
                 line["rate"] if line["rate"] is not None else "",
                 line["tier"],
                 line["steps"] if line["steps"] is not None else "",

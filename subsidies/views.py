@@ -113,7 +113,14 @@ def run_diff(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "subsidies/run_diff.html",
-        {"run": run, "old": old, "diff": diff, "others": others.order_by("-number"), "rules": RULES},
+        {
+            "run": run,
+            "old": old,
+            "diff": diff,
+            "others": others.order_by("-number"),
+            "rules": RULES,
+            "teams": {t["id"]: t["name"] for t in run.facts.get("teams", [])},
+        },
     )
 
 

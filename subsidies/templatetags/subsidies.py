@@ -13,6 +13,13 @@ def rule_label(rule: str) -> str:
 
 
 @register.filter
+def subject(value: str, teams: dict[int, str]) -> str:
+    from subsidies.exports import subject_label
+
+    return subject_label(value, teams or {})
+
+
+@register.filter
 def as_percent(rate: Decimal | None) -> str:
     if rate is None:
         return ""
