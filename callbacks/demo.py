@@ -644,13 +644,17 @@ def _insert_rows(
             cursor.executemany(sql, params[start : start + 5_000])
     if return_ids_by is None:
         return {}
-    keys = [row[return_ids_by] for row in rows]
+    return _lookup_ids(model, return_ids_by, [row[return_ids_by] for row in rows], scope)
+
+
+def _lookup_ids(model, key: str, values: list, scope: dict | None = None) -> dict:
+    """{value: id} for rows of `model` whose `key` is in `values` (queried 900 at a time)."""
     ids: dict = {}
-    for start in range(0, len(keys), 900):
+    for start in range(0, len(values), 900):
         ids.update(
-            model.objects.filter(
-                **(scope or {}), **{f"{return_ids_by}__in": keys[start : start + 900]}
-            ).values_list(return_ids_by, "id")
+            model.objects.filter(**(scope or {}), **{f"{key}__in": values[start : start + 900]}).values_list(
+                key, "id"
+            )
         )
     return ids
 
@@ -798,17 +802,23 @@ class _Generator:
     def create_staff(self, season: Season, groups: dict[Role, Group]) -> dict[str, list]:
         o, rng = self.o, self.rng
         people = self.staff()
+        # Users are global, callers per season: reuse a user who already exists under that 工号.
+        usernames = [p.staff_no for p in people]
+        existing = _lookup_ids(User, "username", usernames)
         User.objects.bulk_create(
-            [User(username=p.staff_no, first_name=p.name, password=self.password_hash) for p in people],
+            [
+                User(username=p.staff_no, first_name=p.name, password=self.password_hash)
+                for p in people
+                if p.staff_no not in existing
+            ],
             batch_size=o.batch_size,
         )
-        user_ids = dict(
-            User.objects.filter(username__in=[p.staff_no for p in people]).values_list("username", "id")
-        )
+        user_ids = _lookup_ids(User, "username", usernames)
         through = User.groups.through
         through.objects.bulk_create(
             [through(user_id=user_ids[p.staff_no], group_id=groups[r].id) for p in people for r in p.roles],
             batch_size=o.batch_size,
+            ignore_conflicts=True,
         )
         regular = Team.objects.bulk_create(
             [Team(season=season, name=team_name(i + 1), kind=TeamKind.REGULAR) for i in range(o.team_count)]
