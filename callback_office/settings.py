@@ -160,6 +160,7 @@ LOGGING = {
 DEMO_SEEDERS: list[str] = [
     "callbacks.casework_demo.seed",
     "supervision.demo.seed",
+    "reports.demo.seed",
 ]
 
 # Days a caller has to acknowledge or dispute a supervision finding.
