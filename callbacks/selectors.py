@@ -52,9 +52,15 @@ def team_ids_for(*, user: AbstractBaseUser, season: Season) -> set[int]:
     caller = caller_for(user=user, season=season)
     if caller is None:
         return set()
-    led = Team.objects.filter(season=season, leader=caller).values_list("id", flat=True)
-    supervised = Team.objects.filter(season=season, supervisors=caller).values_list("id", flat=True)
-    return set(led) | set(supervised)
+    cache = user.__dict__.setdefault("_team_ids_cache", {})
+    if season.pk not in cache:
+        cache[season.pk] = frozenset(
+            Team.objects.filter(season=season)
+            .filter(Q(leader=caller) | Q(supervisors=caller))
+            .values_list("id", flat=True)
+            .distinct()
+        )
+    return set(cache[season.pk])
 
 
 def candidates_for(*, user: AbstractBaseUser, season: Season) -> QuerySet[Candidate]:
@@ -100,6 +106,24 @@ def caller_may_log_contact(*, caller: Caller, candidate: Candidate) -> bool:
     if Assignment.objects.filter(candidate=candidate, caller=caller, active=True).exists():
         return True
     return any(grant(caller, candidate) for grant in CONTACT_LOG_GRANTS)
+
+
+@dataclass(frozen=True)
+class CandidateAccess:
+    """What the user may do with one visible candidate."""
+
+    full_pii: bool
+    may_log: bool
+
+
+def candidate_access(*, user: AbstractBaseUser, candidate: Candidate) -> CandidateAccess:
+    """`can_see_full_pii` and `may_log_contact` together, with one query for the usual case."""
+    caller = caller_for(user=user, season=candidate.season)
+    if caller is None:
+        return CandidateAccess(full_pii=is_office(user), may_log=False)
+    assigned = Assignment.objects.filter(candidate=candidate, caller=caller, active=True).exists()
+    may_log = assigned or any(grant(caller, candidate) for grant in CONTACT_LOG_GRANTS)
+    return CandidateAccess(full_pii=assigned or is_office(user), may_log=may_log)
 
 
 def may_log_contact(user: AbstractBaseUser, candidate: Candidate) -> bool:

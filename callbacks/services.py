@@ -79,8 +79,8 @@ def _require_qualified(caller: Caller) -> None:
         raise ValidationError(_("你的回访资格审查尚未通过，暂不能领取或分配考生。请联系督查组。"))
 
 
-def _pool(season: Season) -> QuerySet[Candidate]:
-    """Candidates in the season's pool with no active assignment."""
+def _pool(season: Season | int) -> QuerySet[Candidate]:
+    """Candidates in the season's pool (a Season or its id) with no active assignment."""
     active = Assignment.objects.filter(candidate=OuterRef("pk"), active=True)
     return Candidate.objects.filter(season=season, in_pool=True).exclude(Exists(active))
 
@@ -163,21 +163,41 @@ def assignment_claim(*, caller: Caller, count: int) -> list[Assignment]:
     _require_qualified(caller)
     if not 1 <= count <= CLAIM_MAX:
         raise ValidationError({"count": _("每次可领取 1–%(max)d 名考生。") % {"max": CLAIM_MAX}})
+    season = caller.season_id
+    own_reports = list(ProspectReport.objects.filter(caller=caller).values_list("exam_number", "id_number"))
     with transaction.atomic():
-        qs = (
-            _pool(caller.season)
-            .annotate(reporter_id=Subquery(_reporter_subquery()))
-            .filter(Q(reporter_id__isnull=True) | Q(reporter_id=caller.pk))
-            .annotate(mine=Case(When(reporter_id=caller.pk, then=Value(0)), default=Value(1)))
-            .order_by("mine", "id")
-        )
-        if _uses_row_locks():
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
-        rows = list(qs.values_list("id", "mine")[:count])
-        return _assign(
-            (cid, caller.pk, AssignmentSource.REPORT if mine == 0 else AssignmentSource.POOL)
-            for cid, mine in rows
-        )
+        claimed: list[tuple[int, int, str]] = []
+        if own_reports:
+            # Few rows: the caller's reports, matched on the unique exam number (and ID number).
+            exams = [e for e, _i in own_reports if e]
+            ids = [i for _e, i in own_reports if i]
+            match = Q(exam_number__in=exams) | Q(id_number__in=ids) if ids else Q(exam_number__in=exams)
+            own = _pool(season).filter(match).order_by("id")
+            if _uses_row_locks():
+                own = own.select_for_update(skip_locked=True, of=("self",))
+            claimed += [
+                (cid, caller.pk, AssignmentSource.REPORT) for cid in own.values_list("id", flat=True)[:count]
+            ]
+        if len(claimed) < count:
+            # The pool in id order (partial index `candidate_pool`), stopping after `count` rows;
+            # each row is checked for an active assignment and another caller's report (both
+            # by unique indexes), so a large pool costs no more than a small one.
+            reserved = reports_matching_outer().filter(
+                caller__qualification_status=QualificationStatus.QUALIFIED
+            )
+            rest = (
+                _pool(season)
+                .exclude(Exists(reserved.exclude(caller=caller)))
+                .exclude(id__in=[cid for cid, _k, _s in claimed])
+                .order_by("id")
+            )
+            if _uses_row_locks():
+                rest = rest.select_for_update(skip_locked=True, of=("self",))
+            claimed += [
+                (cid, caller.pk, AssignmentSource.POOL)
+                for cid in rest.values_list("id", flat=True)[: count - len(claimed)]
+            ]
+        return _assign(claimed)
 
 
 def distribution_callers(*, season: Season) -> QuerySet[Caller]:

@@ -32,6 +32,8 @@ from callbacks.forms import ClaimForm, ContactLogForm, FollowupForm, ProspectRep
 from callbacks.models import Caller
 
 PAGE_SIZE = 100
+# What a contact changes on the candidate (re-read after logging for the fragment).
+SUMMARY_FIELDS = ["status", "contact_count", "contact_seconds", "last_contact_at", "masters_track_interest"]
 
 
 def _season() -> Season:
@@ -232,10 +234,9 @@ def _candidate_page(
 @login_required
 def candidate_detail(request: HttpRequest, pk: int) -> HttpResponse:
     candidate = _visible_candidate(request, pk)
-    full_pii = selectors.can_see_full_pii(user=request.user, candidate=candidate)
-    may_log = selectors.may_log_contact(request.user, candidate)
-    form = _contact_form(candidate, full_pii) if may_log else None
-    return _candidate_page(request, candidate, form, full_pii=full_pii, may_log=may_log)
+    access = selectors.candidate_access(user=request.user, candidate=candidate)
+    form = _contact_form(candidate, access.full_pii) if access.may_log else None
+    return _candidate_page(request, candidate, form, full_pii=access.full_pii, may_log=access.may_log)
 
 
 @require_POST
@@ -244,10 +245,11 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Log a contact. htmx: answers the contact panel fragment; without JS: redirect, or the
     page again with the errors next to their fields."""
     candidate = _visible_candidate(request, pk)
-    if not selectors.may_log_contact(request.user, candidate):
+    access = selectors.candidate_access(user=request.user, candidate=candidate)
+    if not access.may_log:
         raise PermissionDenied
     caller = _caller(request, candidate.season)
-    full_pii = selectors.can_see_full_pii(user=request.user, candidate=candidate)
+    full_pii = access.full_pii
     form = _contact_form(candidate, full_pii, data=request.POST)
     saved = False
     if form.is_valid():
@@ -263,7 +265,8 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return _candidate_page(request, candidate, form, full_pii=full_pii, may_log=True)
     if saved:
-        candidate = _visible_candidate(request, pk)
+        candidate.refresh_from_db(fields=SUMMARY_FIELDS)
+        candidate._prefetched_objects_cache.pop("phones", None)
         form = _contact_form(candidate, full_pii)
     context = _panel_context(candidate, form, full_pii)
     context["saved"] = saved
