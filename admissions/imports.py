@@ -117,27 +117,27 @@ def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPl
     provinces = (
         dict(ProvincePolicy.objects.filter(season=season).values_list("province", "id")) if season else {}
     )
-    existing: dict[str, Candidate] = {}
+    # exam_number → (id, *CANDIDATE_FIELDS): plain tuples, cheap even for a whole season
+    existing: dict[str, tuple] = {}
     known_phones: set[tuple[int, str]] = set()
     if season is not None:
         existing = {
-            c.exam_number: c
-            for c in imp.existing_by_key(
-                Candidate.objects.filter(season=season).only("exam_number", *CANDIDATE_FIELDS),
-                "exam_number",
-                (r["exam_number"] for r in rows),
-            )
+            values[0]: values[1:]
+            for values in imp.existing_by_key(
+                Candidate.objects.filter(season=season), "exam_number", (r["exam_number"] for r in rows)
+            ).values_list("exam_number", "id", *CANDIDATE_FIELDS)
         }
-        known_phones = set(
-            imp.existing_by_key(
-                CandidatePhone.objects.filter(candidate__season=season),
-                "candidate_id",
-                (c.pk for c in existing.values()),
-            ).values_list("candidate_id", "number")
-        )
+        if existing:
+            known_phones = set(
+                imp.existing_by_key(
+                    CandidatePhone.objects.filter(candidate__season=season),
+                    "candidate_id",
+                    (values[0] for values in existing.values()),
+                ).values_list("candidate_id", "number")
+            )
 
-    to_create: list[Candidate] = []
-    to_update: list[Candidate] = []
+    to_create: list[dict[str, Any]] = []
+    to_update: list[tuple[int, dict[str, Any]]] = []
     new_phones: list[tuple[str, str, str]] = []  # (exam_number, number, owner)
     for row in rows:
         province_id = provinces.get(row["province"])
@@ -154,14 +154,16 @@ def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPl
             continue
         values = {f: row[f] for f in CANDIDATE_FIELDS if f != "province_id"}
         values["province_id"] = province_id
-        candidate = existing.get(row["exam_number"])
-        if candidate is None:
-            to_create.append(Candidate(season=season, exam_number=row["exam_number"], **values))
-        elif imp.changed_fields(candidate, values):
-            to_update.append(candidate)
+        current = existing.get(row["exam_number"])
+        candidate_id = None
+        if current is None:
+            to_create.append({"exam_number": row["exam_number"], **values})
         else:
-            plan.unchanged += 1
-        candidate_id = candidate.pk if candidate is not None else None
+            candidate_id = current[0]
+            if current[1:] != tuple(values[f] for f in CANDIDATE_FIELDS):
+                to_update.append((candidate_id, values))
+            else:
+                plan.unchanged += 1
         given: set[str] = set()  # a number in both 手机 and 家长电话 is stored once, as the first
         for numbers, owner in ((row["phone"], PhoneOwner.SELF), (row["parent_phone"], PhoneOwner.PARENT)):
             for number in numbers:
@@ -175,17 +177,16 @@ def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPl
 
     def write() -> None:
         now = timezone.now()
-        Candidate.objects.bulk_create(to_create, batch_size=imp.BATCH_SIZE)
-        for candidate in to_update:
-            candidate.updated_at = now
-        Candidate.objects.bulk_update(to_update, [*CANDIDATE_FIELDS, "updated_at"], batch_size=UPDATE_BATCH)
+        created = [Candidate(season=season, **values) for values in to_create]
+        Candidate.objects.bulk_create(created, batch_size=imp.BATCH_SIZE)
+        updated = [Candidate(id=pk, updated_at=now, **values) for pk, values in to_update]
+        Candidate.objects.bulk_update(updated, [*CANDIDATE_FIELDS, "updated_at"], batch_size=UPDATE_BATCH)
         if not new_phones:
             return
-        ids = {c.exam_number: c.pk for c in (*existing.values(), *to_create)}
-        if any(c.pk is None for c in to_create):  # a backend without RETURNING
-            ids.update(
-                Candidate.objects.filter(season_id=season_id_of(season_year)).values_list("exam_number", "id")
-            )
+        ids = {exam_number: values[0] for exam_number, values in existing.items()}
+        ids.update((c.exam_number, c.pk) for c in created)
+        if any(c.pk is None for c in created):  # a backend without RETURNING
+            ids.update(Candidate.objects.filter(season=season).values_list("exam_number", "id"))
         CandidatePhone.objects.bulk_create(
             [CandidatePhone(candidate_id=ids[e], number=n, owner=o) for e, n, o in new_phones],
             batch_size=imp.BATCH_SIZE,
@@ -193,10 +194,6 @@ def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPl
 
     plan.write = write
     return plan
-
-
-def season_id_of(year: int) -> int:
-    return Season.objects.values_list("id", flat=True).get(year=year)
 
 
 # --- payments, registrations, withdrawals --------------------------------------------------------

@@ -164,6 +164,8 @@ def phones(value: Any) -> list[str]:
     digits = _number_text(value)
     if digits is not None:
         return [_phone(digits)]
+    if isinstance(value, str) and PHONE_RE.match(single := value.strip()):
+        return [single]  # the common case: one number
     numbers = []
     for part in PHONE_SPLIT_RE.split(str(value).strip()):
         if part:
@@ -530,29 +532,31 @@ def parse_workbook(kind: str, file: bytes | str | os.PathLike | IO[bytes]) -> Pa
     missing = [c for c in columns if c.header not in seen_headers]
 
     for offset, cells in enumerate(values[1:]):
-        if all(_blank(v) for v in cells):
-            continue
-        row_number = offset + 2
-        result.total_rows += 1
-        row: dict[str, Any] = {"row_number": row_number}
-        row_ok = True
+        width = len(cells)
+        row: dict[str, Any] = {"row_number": offset + 2}
+        row_errors: list[tuple[Column, str, str]] = []
+        filled = False
         for index, column in positions:
-            value = cells[index] if index < len(cells) else None
-            if _blank(value):
+            value = cells[index] if index < width else None
+            if value is None or value == "" or (value.__class__ is str and not value.strip()):
                 if column.required:
-                    result.errors.append(RowError(row_number, column.header, "不能为空", "must not be blank"))
-                    row_ok = False
+                    row_errors.append((column, "不能为空", "must not be blank"))
                 row[column.field] = column.default
                 continue
+            filled = True
             try:
                 row[column.field] = column.parse(value)
             except CellError as exc:
-                result.errors.append(RowError(row_number, column.header, exc.message, exc.message_en))
-                row_ok = False
+                row_errors.append((column, exc.message, exc.message_en))
+        if not filled:
+            continue  # blank rows are skipped; row numbers stay Excel's
+        result.total_rows += 1
+        if row_errors:
+            result.errors.extend(RowError(row["row_number"], c.header, zh, en) for c, zh, en in row_errors)
+            continue
         for column in missing:
             row[column.field] = column.default
-        if row_ok:
-            result.rows.append(row)
+        result.rows.append(row)
 
     if result.total_rows == 0:
         result.errors.append(_file_error("没有数据行：表头下面是空的", "no data rows below the headers"))
