@@ -12,6 +12,9 @@ them as separate pictures, and a leader can check each one as well as the combin
 
 from __future__ import annotations
 
+import re
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -138,8 +141,17 @@ class WithdrawalRequest(models.Model):
         return self.status in WithdrawalStatus.open_values()
 
 
+_STORED_NAME = re.compile(r"^\d{4}/[0-9a-f]{32}\.(jpg|png|pdf)$")
+
+
 def material_upload_to(instance: WithdrawalMaterial, filename: str) -> str:
-    """Never the user's file name: the services set `instance.file.name` to a random name first."""
+    """Never the user's file name: the services pass `<year>/<random hex>.<ext from content>`;
+    anything else (e.g. an upload through the admin) gets a random name too."""
+    if not _STORED_NAME.match(filename):
+        ext = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}.get(
+            instance.content_type, ""
+        )
+        filename = f"{uuid.uuid4().hex}{ext}"
     return f"withdrawals/{filename}"
 
 

@@ -15,6 +15,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -495,11 +496,15 @@ def _strike_to(pk: int) -> str:
 @require_POST
 def strike_approve(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case(request, pk)
+    nxt = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
     return _act(
         request,
         lambda: svc.strike_case_approve(case=case, user=request.user),
         _("已批准转突击组。"),
-        request.POST.get("next") or _strike_to(pk),
+        nxt if nxt and safe else _strike_to(pk),
     )
 
 

@@ -362,3 +362,11 @@ def test_candidate_panel(mine, unreachable, caller, pending_case):
     assert 'data-strike-status="pending"' in html
     assert reverse("casework:strike_detail", args=[pending_case.pk]) in html
     assert reverse("casework:candidate_escalate", args=[unreachable.pk]) not in html
+
+
+def test_approve_never_redirects_off_site(client, leader, pending_case):
+    client.force_login(leader.user)
+    response = client.post(
+        reverse("casework:strike_approve", args=[pending_case.pk]), {"next": "https://evil.example/phish"}
+    )
+    assert response["Location"] == reverse("casework:strike_detail", args=[pending_case.pk])

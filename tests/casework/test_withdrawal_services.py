@@ -306,3 +306,15 @@ def test_withdrawn_on_cannot_be_in_the_future(req, caller, leader, office_user):
     withdrawal_submit(request=req, user=office_user)
     with pytest.raises(ValidationError, match="不能晚于今天"):
         withdrawal_complete(request=req, user=office_user, withdrawn_on=dt.date(2023, 7, 21))
+
+
+@pytest.mark.sqlite
+def test_upload_to_never_keeps_a_foreign_name():
+    from callbacks.casework_models import WithdrawalMaterial, material_upload_to
+
+    kept = material_upload_to(WithdrawalMaterial(content_type="image/png"), "2023/" + "a" * 32 + ".png")
+    assert kept == "withdrawals/2023/" + "a" * 32 + ".png"
+    renamed = material_upload_to(WithdrawalMaterial(content_type="application/pdf"), "../李明 身份证.jpg")
+    assert renamed.startswith("withdrawals/")
+    assert renamed.endswith(".pdf")
+    assert "李明" not in renamed and ".." not in renamed
