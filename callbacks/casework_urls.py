@@ -10,6 +10,7 @@ urlpatterns = [
     path("candidate/<int:candidate_id>/withdrawal/", views.candidate_withdrawal, name="candidate_withdrawal"),
     path("candidate/<int:candidate_id>/withdrawal/open/", views.withdrawal_open, name="withdrawal_open"),
     path("withdrawals/", views.withdrawal_list, name="withdrawal_list"),
+    path("withdrawals/export.xlsx", views.withdrawal_export, name="withdrawal_export"),
     path("withdrawals/<int:pk>/", views.withdrawal_detail, name="withdrawal_detail"),
     path("withdrawals/<int:pk>/materials/", views.material_upload, name="material_upload"),
     path("withdrawals/<int:pk>/check/", views.withdrawal_check, name="withdrawal_check"),

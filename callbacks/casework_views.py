@@ -335,8 +335,67 @@ def withdrawal_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "tabs": tabs,
             "total": sum(counts.values()),
+            "is_office": is_office(request.user),
         },
     )
+
+
+@require_role(Role.OFFICE)
+def withdrawal_export(request: HttpRequest) -> HttpResponse:
+    """The office's list for the provincial exam authority (default: requests the leaders checked)."""
+    import io
+
+    from callback_office.excel import SheetWriter, new_workbook, save_workbook
+
+    season = _season()
+    status = request.GET.get("status", WithdrawalStatus.LEADER_CHECKED)
+    if status not in WithdrawalStatus.values:
+        status = WithdrawalStatus.LEADER_CHECKED
+    wb = new_workbook()
+    sheet = SheetWriter(
+        wb,
+        str(WithdrawalStatus(status).label),
+        [
+            _("考生号"),
+            _("姓名"),
+            _("身份证号"),
+            _("省份"),
+            _("层次"),
+            _("批次"),
+            _("回访员"),
+            _("小组"),
+            _("状态"),
+            _("组长审核时间"),
+            _("退档日期"),
+        ],
+    )
+    rows = sel.withdrawal_review_list(user=request.user, season=season, status=status).select_related(
+        "candidate__season"
+    )
+    for r in rows.iterator(chunk_size=500):
+        c = r.candidate
+        sheet.append(
+            [
+                c.exam_number,
+                c.name,
+                c.id_number,
+                c.province.province,
+                c.get_level_display(),
+                c.batch,
+                r.caller.name if r.caller else "",
+                r.caller.team.name if r.caller and r.caller.team else "",
+                r.get_status_display(),
+                timezone.localtime(r.checked_at).strftime("%Y-%m-%d %H:%M") if r.checked_at else "",
+                r.withdrawn_on.isoformat() if r.withdrawn_on else "",
+            ]
+        )
+    buf = io.BytesIO()
+    save_workbook(wb, buf)
+    response = HttpResponse(
+        buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="withdrawals-{season.year}-{status}.xlsx"'
+    return response
 
 
 # --- strike team --------------------------------------------------------------------------------

@@ -370,3 +370,27 @@ def test_approve_never_redirects_off_site(client, leader, pending_case):
         reverse("casework:strike_approve", args=[pending_case.pk]), {"next": "https://evil.example/phish"}
     )
     assert response["Location"] == reverse("casework:strike_detail", args=[pending_case.pk])
+
+
+def test_office_exports_checked_requests(client, caller, leader, office_user, req):
+    import io
+
+    from openpyxl import load_workbook
+
+    upload = SimpleUploadedFile("a.jpg", image_bytes(), content_type="image/jpeg")
+    withdrawal_material_add(request=req, kind=MaterialKind.COMBINED, upload=upload, user=caller.user)
+    from callbacks.casework_services import withdrawal_leader_check
+
+    withdrawal_leader_check(request=req, user=leader.user)
+    url = reverse("casework:withdrawal_export")
+    client.force_login(leader.user)
+    assert client.get(url).status_code == 403
+    client.force_login(office_user)
+    response = client.get(url)
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("考生号", "姓名", "身份证号", "省份")
+    assert rows[1][:2] == ("23410101000123", "李明")
+    assert rows[1][3] == "河南"
+    assert len(rows) == 2
