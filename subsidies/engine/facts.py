@@ -37,7 +37,7 @@ class LevelFacts:
             self.admitted_withdrawable + other.admitted_withdrawable,
         )
 
-    @property
+    @cached_property
     def rate(self) -> Fraction | None:
         """报到率 = 报到人数 / 回访录取人数, exactly; None when nobody was admitted."""
         if self.admitted == 0:
@@ -63,7 +63,7 @@ class CallerFacts:
     def level(self, level: str) -> LevelFacts:
         return self.undergraduate if level == UNDERGRADUATE else self.junior
 
-    @property
+    @cached_property
     def combined(self) -> LevelFacts:
         """本专科一起核算."""
         return self.undergraduate + self.junior

@@ -2,39 +2,52 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from math import floor
+from functools import lru_cache
 
 Number = int | Decimal | Fraction
 
-CENTS = 100
+CENT = Decimal("0.01")
 
 
 def frac(value: Number | str) -> Fraction:
     """An exact Fraction from an int, Decimal, Fraction or decimal string (never a float)."""
+    if isinstance(value, Fraction):
+        return value
     if isinstance(value, float):
         raise TypeError("floats are not allowed in the subsidy engine")
+    if isinstance(value, Decimal):
+        return _from_decimal(value)
     if isinstance(value, str):
-        return Fraction(Decimal(value))
+        return _from_decimal(Decimal(value))
     return Fraction(value)
+
+
+@lru_cache(maxsize=4096)
+def _from_decimal(value: Decimal) -> Fraction:
+    """Scheme parameters are a few dozen Decimals used millions of times: convert each once."""
+    return Fraction(value)
+
+
+def _round_half_up(value: Fraction, places: int) -> Decimal:
+    """Exact ROUND_HALF_UP (halves away from zero) of a Fraction to `places` decimals."""
+    n, d = value.numerator, value.denominator
+    scale = 10**places
+    units = (2 * abs(n) * scale + d) // (2 * d)
+    return Decimal(-units if n < 0 else units).scaleb(-places)
 
 
 def money(value: Number) -> Decimal:
     """Round to 0.01 yuan, ROUND_HALF_UP (halves away from zero), exactly."""
-    f = frac(value)
-    sign = -1 if f < 0 else 1
-    cents = floor(abs(f) * CENTS + Fraction(1, 2))
-    return (Decimal(sign * cents) / CENTS).quantize(Decimal("0.01"))
+    if isinstance(value, Decimal):
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return _round_half_up(frac(value), 2)
 
 
 def as_decimal(value: Number, places: int = 6) -> Decimal:
     """A Fraction shown as a Decimal with `places` decimals (for display and JSON only)."""
-    f = frac(value)
-    q = Decimal(1).scaleb(-places)
-    sign = -1 if f < 0 else 1
-    units = floor(abs(f) * 10**places + Fraction(1, 2))
-    return (Decimal(sign * units) * q).quantize(q)
+    return _round_half_up(frac(value), places)
 
 
 def percent(value: Number | None) -> str:
