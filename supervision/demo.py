@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 
-from django.contrib.auth.models import User
 from django.db.models import Max, Min
 from django.utils import timezone
 
@@ -30,14 +29,20 @@ def seed(season: Season, rng: random.Random) -> None:
     supervisors = list(Caller.objects.filter(season=season, is_supervisor=True).select_related("user"))
     if not supervisors:
         return
-    office = User.objects.filter(is_superuser=True).first() or supervisors[0].user
 
-    # 资格审查: everyone not yet reviewed is reviewed (rejected callers keep their status)
+    # 资格审查: the qualified callers get the review that qualified them, the rejected one that
+    # rejected them; callers still pending stay on the supervisors' to-do list.
     reviewed = set(
         QualificationReview.objects.filter(caller__season=season).values_list("caller_id", flat=True)
     )
-    for caller in Caller.objects.filter(season=season).exclude(id__in=reviewed).order_by("id"):
-        ok = caller.qualification_status != QualificationStatus.REJECTED
+    callers = (
+        Caller.objects.filter(season=season)
+        .exclude(id__in=reviewed)
+        .exclude(qualification_status=QualificationStatus.PENDING)
+        .order_by("id")
+    )
+    for caller in callers:
+        ok = caller.qualification_status == QualificationStatus.QUALIFIED
         services.qualification_review_record(
             caller=caller,
             reviewer=rng.choice(supervisors).user,
@@ -114,5 +119,5 @@ def seed(season: Season, rng: random.Random) -> None:
             handling="已协调组内分工，一名回访员负责联系。",
             occurred_on=start,
             handled_on=start,
-            user=office,
+            user=supervisors[0].user,
         )

@@ -70,7 +70,7 @@ class AuditSample(models.Model):
 
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="audit_samples")
     supervisor = models.ForeignKey(
-        Caller, on_delete=models.PROTECT, related_name="audit_samples", verbose_name=_("督查")
+        Caller, on_delete=models.RESTRICT, related_name="audit_samples", verbose_name=_("督查")
     )
     period_start = models.DateField(_("开始日期"))
     period_end = models.DateField(_("结束日期"))
@@ -101,10 +101,10 @@ class AuditItem(models.Model):
 
     sample = models.ForeignKey(AuditSample, on_delete=models.CASCADE, related_name="items")
     contact_log = models.ForeignKey(
-        ContactLog, on_delete=models.PROTECT, related_name="audit_items", verbose_name=_("回访记录")
+        ContactLog, on_delete=models.CASCADE, related_name="audit_items", verbose_name=_("回访记录")
     )
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, related_name="audit_items", verbose_name=_("小组")
+        Team, on_delete=models.RESTRICT, related_name="audit_items", verbose_name=_("小组")
     )
     stratum = models.CharField(_("分层"), max_length=64, blank=True)
     calibration = models.BooleanField(
@@ -175,9 +175,9 @@ class AuditScore(models.Model):
 
     item = models.ForeignKey(AuditItem, on_delete=models.CASCADE, related_name="scores")
     supervisor = models.ForeignKey(
-        Caller, on_delete=models.PROTECT, related_name="audit_scores", verbose_name=_("督查")
+        Caller, on_delete=models.RESTRICT, related_name="audit_scores", verbose_name=_("督查")
     )
-    scorecard = models.ForeignKey(Scorecard, on_delete=models.PROTECT, related_name="scores")
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.RESTRICT, related_name="scores")
     marks = models.JSONField(_("各项得分"), default=dict, help_text=_("{评分项 id: 得分}"))
     total = models.DecimalField(_("得分率"), max_digits=5, decimal_places=2)
     comment = models.TextField(_("评语"), blank=True)
@@ -203,13 +203,13 @@ class Finding(models.Model):
     """A problem found in an audited record; it goes to the caller and their leader (整改)."""
 
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="findings")
-    item = models.ForeignKey(AuditItem, on_delete=models.PROTECT, related_name="findings")
+    item = models.ForeignKey(AuditItem, on_delete=models.CASCADE, related_name="findings")
     caller = models.ForeignKey(
-        Caller, on_delete=models.PROTECT, related_name="findings", verbose_name=_("回访员")
+        Caller, on_delete=models.RESTRICT, related_name="findings", verbose_name=_("回访员")
     )
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="findings", verbose_name=_("小组"))
+    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="findings", verbose_name=_("小组"))
     author = models.ForeignKey(
-        Caller, on_delete=models.PROTECT, related_name="authored_findings", verbose_name=_("督查")
+        Caller, on_delete=models.RESTRICT, related_name="authored_findings", verbose_name=_("督查")
     )
     severity = models.CharField(
         _("严重程度"), max_length=16, choices=Severity.choices, default=Severity.MINOR
@@ -333,10 +333,10 @@ class Incident(models.Model):
 
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="incidents")
     kind = models.CharField(_("类型"), max_length=24, choices=IncidentKind.choices)
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("小组"))
+    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="incidents", verbose_name=_("小组"))
     caller = models.ForeignKey(
         Caller,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="incidents",
@@ -366,8 +366,8 @@ class LedgerCheck(models.Model):
     """A spot check of callers' follow-up ledgers after admission (四.(四).3)."""
 
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="ledger_checks")
-    supervisor = models.ForeignKey(Caller, on_delete=models.PROTECT, related_name="ledger_checks")
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="ledger_checks")
+    supervisor = models.ForeignKey(Caller, on_delete=models.RESTRICT, related_name="ledger_checks")
+    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="ledger_checks")
     checked_at = models.DateTimeField(_("检查时间"), auto_now_add=True)
     parameters = models.JSONField(_("标准"), default=dict)
     flagged = models.JSONField(_("未达标回访员"), default=list)
