@@ -333,7 +333,9 @@ class Incident(models.Model):
 
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="incidents")
     kind = models.CharField(_("类型"), max_length=24, choices=IncidentKind.choices)
-    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="incidents", verbose_name=_("小组"))
+    team = models.ForeignKey(
+        Team, on_delete=models.RESTRICT, related_name="incidents", verbose_name=_("小组")
+    )
     caller = models.ForeignKey(
         Caller,
         on_delete=models.RESTRICT,
