@@ -394,3 +394,11 @@ def test_office_exports_checked_requests(client, caller, leader, office_user, re
     assert rows[1][:2] == ("23410101000123", "李明")
     assert rows[1][3] == "河南"
     assert len(rows) == 2
+
+
+def test_workspace_candidate_page_shows_the_casework_panel(client, caller, mine):
+    withdrawal_open(candidate=mine, user=caller.user)
+    client.force_login(caller.user)
+    html = client.get(reverse("callbacks:candidate_detail", args=[mine.pk])).content.decode()
+    assert 'id="casework-panel"' in html
+    assert 'data-withdrawal-status="collecting"' in html
