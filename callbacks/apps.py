@@ -23,9 +23,6 @@ class CallbacksConfig(AppConfig):
                 NavItem(_("分配"), "callbacks:distribute", frozenset({Role.OFFICE})),
             ]
         )
-        from callbacks.casework_views import casework_ready
-
-        casework_ready()
         # Casework (withdrawal requests, strike-team cases): its menu entries and the strike
         # holder's grant to log contacts (callbacks.selectors.CONTACT_LOG_GRANTS).
         from callbacks.casework_views import casework_ready
