@@ -18,28 +18,58 @@ from subsidies.engine.facts import (
 )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, frozenset | set):
-        return sorted(value)
-    return value
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _level(f: LevelFacts) -> dict[str, int]:
+    return {
+        "assigned": f.assigned,
+        "admitted": f.admitted,
+        "enrolled": f.enrolled,
+        "admitted_withdrawable": f.admitted_withdrawable,
+    }
 
 
 def facts_to_dict(facts: SeasonFacts) -> dict[str, Any]:
+    """Plain JSON (written by hand rather than `asdict`: 10,000 callers in well under a second)."""
     return {
         "year": facts.year,
-        "callers": [_plain(asdict(c)) for c in facts.callers],
-        "teams": [_plain(asdict(t)) for t in facts.teams],
-        "audits": [_plain(asdict(a)) for a in facts.audits],
+        "callers": [
+            {
+                "id": c.id,
+                "staff_no": c.staff_no,
+                "name": c.name,
+                "team_id": c.team_id,
+                "kind": c.kind,
+                "undergraduate": _level(c.undergraduate),
+                "junior": _level(c.junior),
+                "prev_undergrad_rate": _str(c.prev_undergrad_rate),
+                "prev_junior_rate": _str(c.prev_junior_rate),
+                "prev_excellent": c.prev_excellent,
+                "attended_days": c.attended_days,
+                "wrong_withdrawal": c.wrong_withdrawal,
+            }
+            for c in facts.callers
+        ],
+        "teams": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "leader_id": t.leader_id,
+                "supervisor_ids": list(t.supervisor_ids),
+                "kind": t.kind,
+            }
+            for t in facts.teams
+        ],
+        "audits": [asdict(a) for a in facts.audits],
         "incident_team_ids": sorted(facts.incident_team_ids),
-        "strike_credits": [_plain(asdict(s)) for s in facts.strike_credits],
-        "misconduct": [_plain(asdict(m)) for m in facts.misconduct],
-        "adjustments": [_plain(asdict(a)) for a in facts.adjustments],
+        "strike_credits": [asdict(s) for s in facts.strike_credits],
+        "misconduct": [
+            {"person_id": m.person_id, "percent": str(m.percent), "reason": m.reason}
+            for m in facts.misconduct
+        ],
+        "adjustments": [{**asdict(a), "amount": str(a.amount)} for a in facts.adjustments],
     }
 
 

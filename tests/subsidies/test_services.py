@@ -239,3 +239,25 @@ def test_scheme_is_created_lazily_and_versioned(season, office_user):
         season=season, params=first.params | {"workload_minimum": 30}, note="最低量", user=office_user
     )
     assert new.version == 2 and scheme_for(season).params["workload_minimum"] == 30
+
+
+def _count_run_queries(season, user) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        payout_run_create(season=season, user=user)
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.django_db
+def test_payout_run_takes_the_same_queries_for_5_and_30_callers(season, office_user):
+    teams = [TeamFactory(season=season, name=f"组{i}") for i in range(3)]
+    for _ in range(5):
+        c = CallerFactory(season=season, team=teams[0])
+        give_candidates(c, admitted=4, enrolled=4)
+        give_attendance(c, 1)
+    scheme_for(season)
+    five = _count_run_queries(season, office_user)
+    for i in range(25):
+        c = CallerFactory(season=season, team=teams[1 + i % 2])
+        give_candidates(c, admitted=4, enrolled=3, level=Level.JUNIOR)
+        give_attendance(c, 2)
+    assert _count_run_queries(season, office_user) == five

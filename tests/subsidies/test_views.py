@@ -175,3 +175,18 @@ def test_menu_entries(client, small_season, caller, office_user):
     assert "我的补贴" in body and "补贴核算" not in body
     client.force_login(office_user)
     assert "补贴核算" in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.django_db
+def test_diff_view_lists_changed_people_by_rule(client, run, office_user, caller):
+    late = caller.assignments.filter(
+        candidate__enrolled_on__isnull=True, candidate__status="confirmed"
+    ).first()
+    late.candidate.enrolled_on = "2023-09-10"
+    late.candidate.save()
+    second = payout_run_create(season=run.season, user=office_user)
+    client.force_login(office_user)
+    body = client.get(reverse("subsidies:run_diff", args=[second.pk])).content.decode()
+    assert caller.staff_no in body
+    assert "电话补贴（本科）：4410.00 → 5197.50" in body
+    assert "787.50" in body
