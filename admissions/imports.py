@@ -177,19 +177,22 @@ def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPl
 
     def write() -> None:
         now = timezone.now()
-        created = [Candidate(season=season, **values) for values in to_create]
-        Candidate.objects.bulk_create(created, batch_size=imp.BATCH_SIZE)
+        imp.fast_insert(Candidate, [{"season_id": season.pk, **values} for values in to_create])
         updated = [Candidate(id=pk, updated_at=now, **values) for pk, values in to_update]
         Candidate.objects.bulk_update(updated, [*CANDIDATE_FIELDS, "updated_at"], batch_size=UPDATE_BATCH)
         if not new_phones:
             return
         ids = {exam_number: values[0] for exam_number, values in existing.items()}
-        ids.update((c.exam_number, c.pk) for c in created)
-        if any(c.pk is None for c in created):  # a backend without RETURNING
-            ids.update(Candidate.objects.filter(season=season).values_list("exam_number", "id"))
-        CandidatePhone.objects.bulk_create(
-            [CandidatePhone(candidate_id=ids[e], number=n, owner=o) for e, n, o in new_phones],
-            batch_size=imp.BATCH_SIZE,
+        if to_create:
+            created = (values["exam_number"] for values in to_create)
+            ids.update(
+                imp.existing_by_key(
+                    Candidate.objects.filter(season=season), "exam_number", created
+                ).values_list("exam_number", "id")
+            )
+        imp.fast_insert(
+            CandidatePhone,
+            [{"candidate_id": ids[e], "number": n, "owner": o, "note": ""} for e, n, o in new_phones],
         )
 
     plan.write = write

