@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from admissions.models import Season
+from callback_office.jobs import ENQUEUE_FAILED_MESSAGE, enqueue_tracked, job_url
 from callback_office.roles import Role, require_role
 from callbacks.models import Caller
 from callbacks.selectors import caller_for
@@ -28,6 +30,7 @@ from subsidies.engine.teams import team_pool
 from subsidies.engine.whatif import next_tier, team_goals
 from subsidies.exports import write_payout_workbook
 from subsidies.forms import AnswerForm, DeductionForm, InquiryForm, SchemeForm
+from subsidies.jobs import payout_run_job, payout_workbook_job
 from subsidies.models import Deduction, Inquiry, InquiryStatus, PayoutLine, PayoutRun
 
 office_only = require_role(Role.OFFICE)
@@ -67,10 +70,28 @@ def runs(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _in_background(season: Season) -> bool:
+    """Large seasons compute on the queue (settings.SUBSIDY_SYNC_MAX_CALLERS, default 2,000)."""
+    limit = getattr(settings, "SUBSIDY_SYNC_MAX_CALLERS", 2000)
+    return Caller.objects.filter(season=season).count() > limit
+
+
 @office_only
 @require_POST
 def run_create(request: HttpRequest) -> HttpResponse:
     season = _season(request)
+    if _in_background(season):
+        job_id = enqueue_tracked(
+            payout_run_job,
+            user=request.user,
+            label=_("%(year)s 年度补贴核算") % {"year": season.year},
+            season_id=season.pk,
+            user_id=request.user.pk,
+        )
+        if job_id is None:
+            messages.error(request, ENQUEUE_FAILED_MESSAGE)
+            return redirect(f"{reverse('subsidies:runs')}?season={season.year}")
+        return redirect(job_url(job_id))
     run = services.payout_run_create(season=season, user=request.user)
     messages.success(request, _("已完成第 %(n)s 次核算。") % {"n": run.number})
     return redirect("subsidies:run_detail", pk=run.pk)
@@ -127,6 +148,14 @@ def run_diff(request: HttpRequest, pk: int) -> HttpResponse:
 @office_only
 def run_download(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(PayoutRun.objects.select_related("season"), pk=pk)
+    if run.person_count > getattr(settings, "SUBSIDY_SYNC_MAX_CALLERS", 2000):
+        job_id = enqueue_tracked(
+            payout_workbook_job, user=request.user, label=_("导出补贴发放表"), run_id=run.pk
+        )
+        if job_id is None:
+            messages.error(request, ENQUEUE_FAILED_MESSAGE)
+            return redirect("subsidies:run_detail", pk=run.pk)
+        return redirect(job_url(job_id))
     buf = io.BytesIO()
     write_payout_workbook(run, buf)
     response = HttpResponse(buf.getvalue(), content_type=XLSX)
