@@ -8,13 +8,18 @@ from pathlib import Path
 
 import dj_database_url
 
+from callback_office import deployment
 from callback_office.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CALLBACK_VAR_DIR", str(BASE_DIR / "var")))
 
+PRODUCTION = env_bool("PRODUCTION", default=False)
 DEBUG = env_bool("DEBUG", default=False)
-SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-only-for-local-demo-and-tests-0123456789abcdef")
+# Production refuses to start without a real key (see docs/deployment.md); SECRET_KEY_FALLBACKS
+# lets a key be rotated without logging everybody out.
+SECRET_KEY = deployment.secret_key(production=PRODUCTION)
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 INSTALLED_APPS = [
@@ -124,17 +129,19 @@ RQ_QUEUES = {
 }
 RQ_SHOW_ADMIN_LINK = True
 
+# Media: local disk by default, S3-compatible object storage with MEDIA_STORAGE=s3 (AWS_* vars).
+# Static: whitenoise, with hashed names (manifest) in production after `collectstatic`.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": deployment.media_storage(),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG and env_bool("USE_MANIFEST_STATIC", default=False)
+        if not DEBUG and env_bool("USE_MANIFEST_STATIC", default=PRODUCTION)
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 
 # Production hardening, switched on by PRODUCTION=1 (see README, deployment).
-if env_bool("PRODUCTION", default=False):
+if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
@@ -143,18 +150,39 @@ if env_bool("PRODUCTION", default=False):
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
-    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+    SECURE_REFERRER_POLICY = "same-origin"
+    # Several web processes share the cache (sessions stay in the database).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "callback_office",
+        }
+    }
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Structured logs: LOG_FORMAT=json writes one JSON object per line (see deployment.JsonFormatter).
+LOGGING = deployment.logging_config()
+# E-mail: EMAIL_URL or EMAIL_HOST/EMAIL_PORT/...; the console without either.
+_email = deployment.email_settings()
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"]
+EMAIL_PORT = _email["EMAIL_PORT"]
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+DEFAULT_FROM_EMAIL = _email["DEFAULT_FROM_EMAIL"]
+SERVER_EMAIL = _email["SERVER_EMAIL"]
+
+# Read replica (DATABASE_REPLICA_URL) for dashboards and exports, only where code opts in with
+# callback_office.dbrouting.using_replica() / replica_alias().
+_replica = deployment.replica_database(DATABASES["default"])
+if _replica is not None:
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["callback_office.dbrouting.ReplicaRouter"]
 
 # Modules whose `seed(season, rng)` the demo generator calls after the core demo data.
 DEMO_SEEDERS: list[str] = [
