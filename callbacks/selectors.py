@@ -328,12 +328,12 @@ PLAN_MIN_MINUTES = Decimal(20)
 
 
 @dataclass(frozen=True)
-class LedgerSummary:
+class LedgerTotals:
+    """A caller's candidates and the contacts and seconds on them, with the plan's averages."""
+
     candidates: int
     contacts: int
     seconds: int
-    own_contacts: int
-    channels: dict[str, int]
 
     @property
     def minutes(self) -> Decimal:
@@ -358,6 +358,43 @@ class LedgerSummary:
     @property
     def meets_minutes(self) -> bool:
         return self.avg_minutes >= PLAN_MIN_MINUTES
+
+
+@dataclass(frozen=True)
+class LedgerSummary(LedgerTotals):
+    """LedgerTotals plus the caller's own contact records and the channels they used."""
+
+    own_contacts: int
+    channels: dict[str, int]
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    caller: Caller
+    totals: LedgerTotals
+
+
+def ledger_overview(*, callers: QuerySet[Caller]) -> list[LedgerLine]:
+    """One line per caller (their active candidates' contact summaries), in one query."""
+    active = Q(assignments__active=True)
+    rows = (
+        callers.select_related("team")
+        .annotate(
+            n_candidates=Count("assignments", filter=active),
+            n_contacts=Sum("assignments__candidate__contact_count", filter=active),
+            n_seconds=Sum("assignments__candidate__contact_seconds", filter=active),
+        )
+        .order_by("team__name", "staff_no")
+    )
+    return [
+        LedgerLine(
+            caller=c,
+            totals=LedgerTotals(
+                candidates=c.n_candidates, contacts=c.n_contacts or 0, seconds=c.n_seconds or 0
+            ),
+        )
+        for c in rows
+    ]
 
 
 def ledger_callers(*, user: AbstractBaseUser, season: Season) -> QuerySet[Caller]:

@@ -340,32 +340,35 @@ def ledger(request: HttpRequest, caller_id: int | None = None) -> HttpResponse:
     """台账: the caller's candidates, contacts, minutes and averages against the plan's minimum
     (≥ 4 contacts and ≥ 20 minutes per candidate), channels used. `?format=xlsx` downloads it."""
     season = _season()
+    reviewer = can(request.user, Capability.REVIEW_TEAM)
+    visible = selectors.ledger_callers(user=request.user, season=season)
     if caller_id is None:
         caller = _caller(request, season)
-        if caller is None:
+        if caller is None and not reviewer:
             raise Http404(_("你没有本年度的回访员档案。"))
     else:
-        caller = get_object_or_404(selectors.ledger_callers(user=request.user, season=season), pk=caller_id)
-    candidates = selectors.ledger_candidates(caller=caller)
-    summary = selectors.ledger_summary(caller=caller)
-    if request.GET.get("format") == "xlsx":
-        return _ledger_xlsx(caller, candidates, summary)
-    channel_labels = dict(Channel.choices)
-    return render(
-        request,
-        "callbacks/ledger.html",
-        {
-            "caller": caller,
-            "summary": summary,
-            "channels": [(channel_labels.get(k, k), n) for k, n in sorted(summary.channels.items())],
-            "page": _page(request, candidates),
-            "plan_contacts": selectors.PLAN_MIN_CONTACTS,
-            "plan_minutes": selectors.PLAN_MIN_MINUTES,
-            "others": selectors.ledger_callers(user=request.user, season=season).exclude(pk=caller.pk)
-            if can(request.user, Capability.REVIEW_TEAM)
-            else [],
-        },
-    )
+        caller = get_object_or_404(visible, pk=caller_id)
+    context = {
+        "caller": caller,
+        "plan_contacts": selectors.PLAN_MIN_CONTACTS,
+        "plan_minutes": selectors.PLAN_MIN_MINUTES,
+        # leaders: their team's members; the office: everyone (one aggregate query)
+        "overview": selectors.ledger_overview(callers=visible) if reviewer and caller_id is None else [],
+    }
+    if caller is not None:
+        candidates = selectors.ledger_candidates(caller=caller)
+        summary = selectors.ledger_summary(caller=caller)
+        if request.GET.get("format") == "xlsx":
+            return _ledger_xlsx(caller, candidates, summary)
+        channel_labels = dict(Channel.choices)
+        context.update(
+            {
+                "summary": summary,
+                "channels": [(channel_labels.get(k, k), n) for k, n in sorted(summary.channels.items())],
+                "page": _page(request, candidates),
+            }
+        )
+    return render(request, "callbacks/ledger.html", context)
 
 
 def _ledger_xlsx(caller: Caller, candidates, summary: selectors.LedgerSummary) -> HttpResponse:

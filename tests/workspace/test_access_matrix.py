@@ -13,7 +13,7 @@ MATRIX = {
     ("my_candidates", False): (200, 200, 403, 200, 200),
     ("pool", False): (200, 200, 403, 200, 200),
     ("team", False): (403, 200, 403, 403, 200),
-    ("ledger", False): (200, 200, 200, 200, 404),
+    ("ledger", False): (200, 200, 200, 200, 200),
     ("distribute", False): (403, 403, 403, 403, 200),
     ("candidate_detail", True): (200, 200, 200, 404, 200),
 }

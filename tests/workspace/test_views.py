@@ -382,3 +382,24 @@ def test_office_releases_and_distributes(client, office_user, caller, season):
     assert set(Assignment.objects.filter(caller=caller).values_list("candidate_id", flat=True)) == {
         c.pk for c in candidates
     }
+
+
+def test_ledger_overview_for_leader_and_office(
+    client, leader, caller, outsider, office_user, season, django_assert_max_num_queries
+):
+    for c, count, seconds in ((caller, 5, 1500), (caller, 3, 900), (outsider, 1, 60)):
+        AssignmentFactory(
+            caller=c, candidate=CandidateFactory(season=season, contact_count=count, contact_seconds=seconds)
+        )
+    client.force_login(leader.user)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("callbacks:ledger"))
+    lines = {line.caller.pk: line.totals for line in response.context["overview"]}
+    assert set(lines) == {caller.pk, leader.pk}
+    assert (lines[caller.pk].candidates, lines[caller.pk].contacts, lines[caller.pk].minutes) == (2, 8, 40)
+    assert (lines[caller.pk].avg_contacts, lines[caller.pk].meets_contacts) == (4, True)
+    assert lines[leader.pk].candidates == 0
+    client.force_login(office_user)
+    response = client.get(reverse("callbacks:ledger"))
+    assert response.context["caller"] is None
+    assert {line.caller.pk for line in response.context["overview"]} == {caller.pk, leader.pk, outsider.pk}
