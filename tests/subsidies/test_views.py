@@ -190,3 +190,19 @@ def test_diff_view_lists_changed_people_by_rule(client, run, office_user, caller
     assert caller.staff_no in body
     assert "电话补贴（本科）：4410.00 → 5197.50" in body
     assert "787.50" in body
+
+
+@pytest.mark.django_db
+def test_lists_and_statements_take_few_queries(
+    client, run, office_user, caller, django_assert_max_num_queries
+):
+    for _ in range(3):
+        payout_run_create(season=run.season, user=office_user)
+    client.force_login(office_user)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("subsidies:runs")).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("subsidies:inquiries")).status_code == 200
+    client.force_login(caller.user)
+    with django_assert_max_num_queries(14):
+        assert client.get(reverse("subsidies:my_statement")).status_code == 200
