@@ -52,8 +52,10 @@ class ProspectReportForm(forms.Form):
 
 
 class ReleaseForm(forms.Form):
-    batch = forms.CharField(label=_("批次"), max_length=64, required=False)
-    province = forms.ModelChoiceField(label=_("省份"), queryset=ProvincePolicy.objects.none(), required=False)
+    batch = forms.ChoiceField(label=_("批次"), required=False)
+    province = forms.ModelChoiceField(
+        label=_("省份"), queryset=ProvincePolicy.objects.none(), required=False, empty_label=_("全部")
+    )
     level = forms.ChoiceField(
         label=_("层次"), choices=[("", _("全部")), *list(Level.choices)], required=False
     )
@@ -61,6 +63,14 @@ class ReleaseForm(forms.Form):
     def __init__(self, *args, season: Season, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["province"].queryset = ProvincePolicy.objects.filter(season=season)
+        batches = (
+            Candidate.objects.filter(season=season)
+            .exclude(batch="")
+            .order_by("batch")
+            .values_list("batch", flat=True)
+            .distinct()
+        )
+        self.fields["batch"].choices = [("", _("全部")), *((b, b) for b in batches)]
 
 
 class FollowupForm(forms.Form):

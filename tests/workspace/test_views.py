@@ -403,3 +403,18 @@ def test_ledger_overview_for_leader_and_office(
     response = client.get(reverse("callbacks:ledger"))
     assert response.context["caller"] is None
     assert {line.caller.pk for line in response.context["overview"]} == {caller.pk, leader.pk, outsider.pk}
+
+
+def test_office_releases_one_batch(client, office_user, season):
+    first = CandidateFactory(season=season, batch="本科一批")
+    CandidateFactory(season=season, batch="专科批")
+    client.force_login(office_user)
+    page = client.get(reverse("callbacks:distribute")).content.decode()
+    assert '<option value="本科一批">' in page and '<option value="专科批">' in page
+    response = client.post(
+        reverse("callbacks:distribute"),
+        {"action": "release", "batch": "本科一批", "province": "", "level": ""},
+        follow=True,
+    )
+    assert "已放入录检池 1 名" in response.content.decode()
+    assert list(Candidate.objects.filter(in_pool=True).values_list("id", flat=True)) == [first.pk]
