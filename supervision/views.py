@@ -88,7 +88,16 @@ def home(request: HttpRequest) -> HttpResponse:
         "to_arbitrate": disputed.count(),
         "noshow_pending": _noshow_queryset(request, season).count(),
         "is_office": is_office(user),
+        "calibration_items": [],
     }
+    if sup is not None:
+        ctx["calibration_items"] = list(
+            sel.items_for(user=user, season=season)
+            .filter(calibration=True)
+            .exclude(scores__supervisor=sup)
+            .select_related("team", "contact_log__caller")
+            .order_by("id")[:20]
+        )
     return render(request, "supervision/home.html", ctx)
 
 
@@ -287,7 +296,8 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
             "others_hidden": sup is not None
             and mine is None
             and item.scores.exclude(supervisor=sup).exists(),
-            "findings": item.findings.select_related("author").all(),
+            # blind: a supervisor who has not scored yet sees neither scores nor findings of others
+            "findings": [] if (sup is not None and mine is None) else item.findings.select_related("author"),
             "severities": Severity.choices,
             "categories": FindingCategory.choices,
             "is_office": is_office(request.user),

@@ -271,7 +271,7 @@ def test_list_pages_have_constant_query_counts(
         reverse("supervision:incidents"),
         reverse("supervision:ledger_checks") + f"?team={team.pk}",
     ):
-        with django_assert_max_num_queries(14):
+        with django_assert_max_num_queries(16):
             assert client.get(url).status_code == 200
     client.force_login(caller.user)
     with django_assert_max_num_queries(10):
@@ -280,3 +280,28 @@ def test_list_pages_have_constant_query_counts(
     with django_assert_max_num_queries(14):
         assert client.get(reverse("supervision:calibration")).status_code == 200
     assert AuditItem.objects.count() == 12
+
+
+def test_calibration_items_reach_other_supervisors_blind(
+    client, world, supervisor, other_supervisor, office_user
+):
+    item = world["item"]
+    client.force_login(office_user)
+    client.post(reverse("supervision:item_calibration", args=[item.pk]), {"calibration": "on"})
+    client.force_login(other_supervisor.user)
+    assert (
+        reverse("supervision:item", args=[item.pk])
+        in client.get(reverse("supervision:home")).content.decode()
+    )
+    html = client.get(reverse("supervision:item", args=[item.pk])).content.decode()
+    assert "你提交后才能看到" in html and supervisor.name not in html
+    card = services.scorecard_current(season=item.sample.season)
+    client.post(
+        reverse("supervision:item_score", args=[item.pk]), {f"c_{c.pk}": 7 for c in card.criteria.all()}
+    )
+    html = client.get(reverse("supervision:item", args=[item.pk])).content.decode()
+    assert supervisor.name in html
+    assert (
+        reverse("supervision:item", args=[item.pk])
+        not in client.get(reverse("supervision:home")).content.decode()
+    )
