@@ -87,3 +87,32 @@ class WeeklyReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team} {self.week_start}"
+
+
+class ExportLog(models.Model):
+    """One Excel export of a dashboard table or candidate list (who, when, what, how many rows).
+
+    Exports of personal data (candidate lists) must be traceable (PIPL); the office reads these.
+    """
+
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="export_logs")
+    user = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("导出人")
+    )
+    created_at = models.DateTimeField(_("导出时间"), auto_now_add=True)
+    what = models.CharField(_("内容"), max_length=64)
+    personal_data = models.BooleanField(_("含个人信息"), default=False)
+    row_count = models.PositiveIntegerField(_("行数"), default=0)
+    filters = models.JSONField(_("筛选条件"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("导出记录")
+        verbose_name_plural = _("导出记录")
+        indexes = [
+            # the office's export log, newest first
+            models.Index(fields=["season", "created_at"], name="exportlog_by_season_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.what} · {self.user_id} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import views
+from reports import dashboard_views, views
 
 app_name = "reports"
 urlpatterns = [
@@ -15,4 +15,10 @@ urlpatterns = [
     path("weekly/generate/", views.weekly_generate, name="weekly_generate"),
     path("weekly/<int:pk>/", views.weekly_detail, name="weekly_detail"),
     path("weekly/<int:pk>/xlsx/", views.weekly_download, name="weekly_download"),
+    path("dashboards/team/", dashboard_views.team_dashboard, name="team_dashboard"),
+    path("dashboards/office/", dashboard_views.office_dashboard, name="office_dashboard"),
+    path("dashboards/supervision/", dashboard_views.supervisor_dashboard, name="supervisor_dashboard"),
+    path("dashboards/candidates/", dashboard_views.drilldown, name="drilldown"),
+    path("provinces/", dashboard_views.province_report, name="province_report"),
+    path("exports/", dashboard_views.export_log, name="export_log"),
 ]

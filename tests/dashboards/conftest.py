@@ -1,0 +1,17 @@
+"""Fixtures for the dashboard tests: a known season, fast password hashing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dashboards.factories import build_season
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def built(db):
+    return build_season()
