@@ -39,11 +39,8 @@ def best_team_outcomes(pools: list[TeamPool], scheme: Scheme) -> dict[int, TeamA
     if not considered:
         return {}
     mean_count = mean([p.combined.assigned for p in considered])
-    level_means = {
-        lv: mean([p.rate(lv) for p in considered if p.rate(lv) is not None])  # type: ignore[misc]
-        for lv in LEVELS
-        if any(p.rate(lv) is not None for p in considered)
-    }
+    level_rates = {lv: [r for p in considered if (r := p.rate(lv)) is not None] for lv in LEVELS}
+    level_means = {lv: mean(rates) for lv, rates in level_rates.items() if rates}
     outcomes: dict[int, TeamAward] = {}
     eligible: list[TeamPool] = []
     for p in considered:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from subsidies.engine.ledger import Ledger
 from subsidies.engine.numbers import percent
 from subsidies.engine.scheme import LEVEL_LABELS, Scheme
@@ -29,7 +31,7 @@ def leader_line(ledger: Ledger, pool: TeamPool, scheme: Scheme) -> None:
     elif pool.all_at_least("basic"):
         amount, grade = scheme.leader_bonus_basic, "达到基本任务"
     else:
-        amount, grade = 0, "未达到基本任务"
+        amount, grade = Decimal(0), "未达到基本任务"
     ledger.add(
         leader_id,
         "leader",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 from subsidies.engine.facts import JUNIOR, UNDERGRADUATE, CallerFacts, LevelFacts
 from subsidies.engine.ledger import Ledger
@@ -11,7 +12,7 @@ from subsidies.engine.scheme import LEVEL_LABELS, LEVELS, Scheme
 from subsidies.engine.tiers import find_tier, increment_steps, standards_for
 
 
-def level_amount(facts: LevelFacts, level: str, scheme: Scheme) -> dict | None:
+def level_amount(facts: LevelFacts, level: str, scheme: Scheme) -> dict[str, Any] | None:
     """The phone subsidy for one level, with everything that explains it; None if no admitted."""
     rate = facts.rate
     if rate is None:

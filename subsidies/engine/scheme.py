@@ -322,7 +322,7 @@ def _parse_standards(raw: Any, err: Any, dec: Any) -> dict[str, Standards]:
         if any(v is None for v in parsed.values()):
             out[lv] = DEFAULT_STANDARDS[lv]
             continue
-        if any(v > 1 for v in parsed.values()):  # type: ignore[operator]
+        if any(v > 1 for v in parsed.values()):
             err("standards", f"{LEVEL_LABELS[lv]}：任务标准不能大于 1（100%）")
-        out[lv] = Standards(**parsed)  # type: ignore[arg-type]
+        out[lv] = Standards(**parsed)
     return out

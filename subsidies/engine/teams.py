@@ -32,8 +32,7 @@ class TeamPool:
         """Every level present has a pooled rate ≥ its basic/target standard (False if none)."""
         present = self.present
         return bool(present) and all(
-            self.levels[lv].rate >= getattr(self.standards[lv], which)  # type: ignore[operator]
-            for lv in present
+            self.levels[lv].rate >= getattr(self.standards[lv], which) for lv in present
         )
 
     def all_above_target(self) -> bool:

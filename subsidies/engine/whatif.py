@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from fractions import Fraction
 from math import ceil
 
 from subsidies.engine.facts import LevelFacts
@@ -54,11 +55,11 @@ def team_goals(pool: TeamPool) -> list[TeamGoal]:
     for lv in pool.present:
         f = pool.levels[lv]
         st = pool.standards[lv]
-        room = f.admitted - f.enrolled
-
-        def need(standard, f=f, room=room) -> int | None:
-            more = max(0, ceil(standard * f.admitted) - f.enrolled)
-            return more if more <= room else None
-
-        goals.append(TeamGoal(lv, need(st.basic), need(st.target)))
+        goals.append(TeamGoal(lv, _more_for(f, st.basic), _more_for(f, st.target)))
     return goals
+
+
+def _more_for(f: LevelFacts, standard: Fraction) -> int | None:
+    """More enrollments for a rate ≥ `standard`; None when the admitted cannot get there."""
+    more = max(0, ceil(standard * f.admitted) - f.enrolled)
+    return more if more <= f.admitted - f.enrolled else None
