@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Model
@@ -202,22 +204,36 @@ def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPl
 # --- payments, registrations, withdrawals --------------------------------------------------------
 
 
+def _snapshots(queryset, key: Any, fields: Sequence[str], keys: Iterable[str]) -> dict:
+    """Existing rows as light namespaces (id + `fields`) keyed by `key(ns)`: one query, no models."""
+    found = imp.existing_by_key(queryset, "exam_number", keys).values("id", *fields)
+    return {key(ns): ns for ns in (SimpleNamespace(**values) for values in found)}
+
+
 def _candidates_by_exam_number(season: Season | None, rows: list[dict[str, Any]], *fields: str) -> dict:
     if season is None:
         return {}
-    return {
-        c.exam_number: c
-        for c in imp.existing_by_key(
-            Candidate.objects.filter(season=season).only("exam_number", *fields),
-            "exam_number",
-            (r["exam_number"] for r in rows),
-        )
-    }
+    return _snapshots(
+        Candidate.objects.filter(season=season),
+        lambda c: c.exam_number,
+        ["exam_number", *fields],
+        (r["exam_number"] for r in rows),
+    )
 
 
-def _save(model: type[Model], to_create: list, to_update: list, fields: list[str]) -> None:
-    model.objects.bulk_create(to_create, batch_size=imp.BATCH_SIZE)
-    model.objects.bulk_update(to_update, fields, batch_size=UPDATE_BATCH)
+def _save_records(
+    model: type[Model], season_year: int, to_create: list[dict], to_update: list, fields: list[str]
+):
+    season, _ = season_get_or_create(year=season_year)
+    imp.fast_insert(model, [{"season_id": season.pk, **values} for values in to_create])
+    updated = [model(id=ns.id, **{f: getattr(ns, f) for f in fields}) for ns in to_update]
+    model.objects.bulk_update(updated, fields, batch_size=UPDATE_BATCH)
+
+
+def _touch_candidates(changed: list[SimpleNamespace], fields: list[str]) -> None:
+    now = timezone.now()
+    updated = [Candidate(id=ns.id, updated_at=now, **{f: getattr(ns, f) for f in fields}) for ns in changed]
+    Candidate.objects.bulk_update(updated, [*fields, "updated_at"], batch_size=UPDATE_BATCH)
 
 
 def payments_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan:
@@ -226,25 +242,26 @@ def payments_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan
     plan = ImportPlan()
     season = season_for(season_year)
     candidates = _candidates_by_exam_number(season, rows, "paid_on", "payment_amount")
-    records: dict[tuple[str, dt.date], PaymentRecord] = {}
+    records: dict[tuple[str, dt.date], SimpleNamespace] = {}
     if season is not None:
-        records = {
-            (r.exam_number, r.paid_on): r
-            for r in imp.existing_by_key(
-                PaymentRecord.objects.filter(season=season), "exam_number", (r["exam_number"] for r in rows)
-            )
-        }
+        records = _snapshots(
+            PaymentRecord.objects.filter(season=season),
+            lambda r: (r.exam_number, r.paid_on),
+            ["exam_number", "paid_on", "amount", "candidate_id"],
+            (r["exam_number"] for r in rows),
+        )
     to_create, to_update, unmatched = [], [], []
     for row in rows:
         candidate = candidates.get(row["exam_number"])
         if candidate is None:
             unmatched.append(row)
-        values = {"amount": row["amount"], "candidate_id": candidate.pk if candidate else None}
-        record = records.get((row["exam_number"], row["paid_on"]))
+        values = {"amount": row["amount"], "candidate_id": candidate.id if candidate else None}
+        key = (row["exam_number"], row["paid_on"])
+        record = records.get(key)
         if record is None:
-            record = PaymentRecord(exam_number=row["exam_number"], paid_on=row["paid_on"], **values)
-            records[(row["exam_number"], row["paid_on"])] = record
-            to_create.append(record)
+            new = {"exam_number": row["exam_number"], "paid_on": row["paid_on"], **values}
+            records[key] = SimpleNamespace(id=None, **new)
+            to_create.append(new)
         elif imp.changed_fields(record, values):
             to_update.append(record)
         else:
@@ -265,21 +282,11 @@ def payments_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan
     plan.details["考生缴费状态更新"] = len(changed)
 
     def write() -> None:
-        season, _ = season_get_or_create(year=season_year)
-        for record in to_create:
-            record.season = season
-        _save(PaymentRecord, to_create, to_update, ["amount", "candidate_id"])
+        _save_records(PaymentRecord, season_year, to_create, to_update, ["amount", "candidate_id"])
         _touch_candidates(changed, ["paid_on", "payment_amount"])
 
     plan.write = write
     return plan
-
-
-def _touch_candidates(changed: list[Candidate], fields: list[str]) -> None:
-    now = timezone.now()
-    for candidate in changed:
-        candidate.updated_at = now
-    Candidate.objects.bulk_update(changed, [*fields, "updated_at"], batch_size=UPDATE_BATCH)
 
 
 def _dated_list_plan(
@@ -299,12 +306,12 @@ def _dated_list_plan(
     candidates = _candidates_by_exam_number(season, rows, *candidate_fields)
     records = {}
     if season is not None:
-        records = {
-            r.exam_number: r
-            for r in imp.existing_by_key(
-                model.objects.filter(season=season), "exam_number", (r["exam_number"] for r in rows)
-            )
-        }
+        records = _snapshots(
+            model.objects.filter(season=season),
+            lambda r: r.exam_number,
+            ["exam_number", date_field, "candidate_id"],
+            (r["exam_number"] for r in rows),
+        )
     to_create, to_update, unmatched, changed = [], [], [], []
     for row in rows:
         candidate = candidates.get(row["exam_number"])
@@ -312,10 +319,10 @@ def _dated_list_plan(
             unmatched.append(row)
         elif imp.changed_fields(candidate, candidate_values(row[date_field])):
             changed.append(candidate)
-        values = {date_field: row[date_field], "candidate_id": candidate.pk if candidate else None}
+        values = {date_field: row[date_field], "candidate_id": candidate.id if candidate else None}
         record = records.get(row["exam_number"])
         if record is None:
-            to_create.append(model(exam_number=row["exam_number"], **values))
+            to_create.append({"exam_number": row["exam_number"], **values})
         elif imp.changed_fields(record, values):
             to_update.append(record)
         else:
@@ -325,10 +332,7 @@ def _dated_list_plan(
     _unmatched_warnings(plan, unmatched, list_name)
 
     def write() -> None:
-        season, _ = season_get_or_create(year=season_year)
-        for record in to_create:
-            record.season = season
-        _save(model, to_create, to_update, [date_field, "candidate_id"])
+        _save_records(model, season_year, to_create, to_update, [date_field, "candidate_id"])
         _touch_candidates(changed, candidate_fields)
 
     plan.write = write
