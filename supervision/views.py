@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -50,6 +51,13 @@ def _supervisor(request: HttpRequest, season: Season) -> Caller:
     return sup
 
 
+def _findings_scope(request: HttpRequest, season: Season):
+    """Findings the user may open: the supervision lead (who arbitrates) and the office see all."""
+    if is_office(request.user) or sel.is_supervision_lead(user=request.user, season=season):
+        return Finding.objects.filter(season=season)
+    return sel.findings_for(user=request.user, season=season)
+
+
 def _errors(request: HttpRequest, exc: ValidationError) -> None:
     for m in exc.messages:
         messages.error(request, m)
@@ -74,7 +82,7 @@ def home(request: HttpRequest) -> HttpResponse:
     teams = sel.teams_for(user=user, season=season).select_related("leader").prefetch_related("supervisors")
     findings = sel.findings_for(user=user, season=season)
     sup = sel.supervisor_for(user=user, season=season)
-    disputed = findings.filter(status=FindingStatus.DISPUTED)
+    disputed = _findings_scope(request, season).filter(status=FindingStatus.DISPUTED)
     if sup is not None and not is_office(user):
         disputed = disputed.exclude(author=sup)
     ctx = {
@@ -373,9 +381,10 @@ def contact_attachments(request: HttpRequest, contact_id: int) -> HttpResponse:
                 messages.success(request, _("已上传。"))
             except ValidationError as exc:
                 _errors(request, exc)
-        return redirect(
-            request.POST.get("next") or reverse("supervision:contact_attachments", args=[contact.pk])
-        )
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = reverse("supervision:contact_attachments", args=[contact.pk])
+        return redirect(target)
     return render(
         request,
         "supervision/contact_attachments.html",
@@ -420,7 +429,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
 def finding_detail(request: HttpRequest, finding_id: int) -> HttpResponse:
     season = _season()
     finding = get_object_or_404(
-        sel.findings_for(user=request.user, season=season).select_related(
+        _findings_scope(request, season).select_related(
             "caller", "team", "author", "item__contact_log__candidate", "verified_by", "arbitrated_by"
         ),
         pk=finding_id,
@@ -464,10 +473,7 @@ def finding_verify(request: HttpRequest, finding_id: int) -> HttpResponse:
 @require_POST
 def finding_arbitrate(request: HttpRequest, finding_id: int) -> HttpResponse:
     season = _season()
-    qs = sel.findings_for(user=request.user, season=season)
-    if sel.is_supervision_lead(user=request.user, season=season):
-        qs = Finding.objects.filter(season=season)
-    finding = get_object_or_404(qs, pk=finding_id)
+    finding = get_object_or_404(_findings_scope(request, season), pk=finding_id)
     try:
         services.finding_arbitrate(
             finding=finding,
@@ -485,11 +491,11 @@ def finding_arbitrate(request: HttpRequest, finding_id: int) -> HttpResponse:
 def arbitration_list(request: HttpRequest) -> HttpResponse:
     """Disputed findings the user may decide (not their own)."""
     season = _season()
-    if sel.is_supervision_lead(user=request.user, season=season) or is_office(request.user):
-        qs = Finding.objects.filter(season=season)
-    else:
-        qs = sel.findings_for(user=request.user, season=season)
-    qs = qs.filter(status=FindingStatus.DISPUTED).exclude(author__user=request.user)
+    qs = (
+        _findings_scope(request, season)
+        .filter(status=FindingStatus.DISPUTED)
+        .exclude(author__user=request.user)
+    )
     return render(
         request,
         "supervision/finding_list.html",

@@ -305,3 +305,31 @@ def test_calibration_items_reach_other_supervisors_blind(
         reverse("supervision:item", args=[item.pk])
         not in client.get(reverse("supervision:home")).content.decode()
     )
+
+
+def test_supervision_lead_opens_and_arbitrates_other_teams_disputes(
+    client, world, caller, other_supervisor, season
+):
+    from callbacks.choices import TeamKind
+    from tests.factories import TeamFactory
+
+    TeamFactory(season=season, name="督查组", kind=TeamKind.SUPERVISION, leader=other_supervisor)
+    f = world["finding"]
+    services.finding_dispute(finding=f, caller=caller, reason="讲解无误")
+    client.force_login(other_supervisor.user)
+    assert f"/supervision/findings/{f.pk}/" in client.get(reverse("supervision:arbitration")).content.decode()
+    assert client.get(reverse("supervision:finding", args=[f.pk])).status_code == 200
+    client.post(reverse("supervision:finding_arbitrate", args=[f.pk]), {"upheld": "1", "note": "维持"})
+    f.refresh_from_db()
+    assert f.status == FindingStatus.OPEN
+
+
+def test_upload_redirect_stays_on_site(client, world, caller):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(caller.user)
+    url = reverse("supervision:contact_attachments", args=[world["item"].contact_log_id])
+    resp = client.post(
+        url, {"file": SimpleUploadedFile("a.pdf", b"%PDF-1.4 x"), "next": "https://evil.example/"}
+    )
+    assert resp["Location"] == url
