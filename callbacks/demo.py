@@ -595,9 +595,10 @@ def _converter(field, conn) -> Callable | None:
 def _insert_rows(
     model, rows: list[dict], *, return_ids_by: str | None = None, scope: dict | None = None
 ) -> dict:
-    """INSERTs plain dicts (keyed by attname) with executemany: no model instances, far faster
-    than bulk_create for millions of rows. Fields a row leaves out get their default (auto_now
-    fields: now). With `return_ids_by`, returns {value of that column: id}, looked up within `scope`.
+    """INSERTs plain dicts (keyed by attname) with COPY on PostgreSQL, executemany elsewhere: no
+    model instances, far faster than bulk_create for millions of rows. Fields a row leaves out
+    get their default (auto_now fields: now). With `return_ids_by`, returns {value of that
+    column: id}, looked up within `scope`.
     """
     if not rows:
         return {}
@@ -635,13 +636,17 @@ def _insert_rows(
             values.append(convert(value) if convert else value)
         params.append(values)
     quote = conn.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
+    table = f"{quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
     with conn.cursor() as cursor:
-        for start in range(0, len(params), 5_000):
-            cursor.executemany(sql, params[start : start + 5_000])
+        if conn.vendor == "postgresql":
+            # COPY: one stream instead of a round trip per row (psycopg 3)
+            with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                for values in params:
+                    copy.write_row(values)
+        else:
+            sql = f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(fields))})"
+            for start in range(0, len(params), 5_000):
+                cursor.executemany(sql, params[start : start + 5_000])
     if return_ids_by is None:
         return {}
     return _lookup_ids(model, return_ids_by, [row[return_ids_by] for row in rows], scope)
