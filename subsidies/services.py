@@ -105,7 +105,7 @@ def payout_run_create(*, season: Season, user: AbstractBaseUser | None) -> Payou
                 )
                 for i, line in enumerate(result.lines)
             ],
-            batch_size=2000,
+            # one INSERT on PostgreSQL whatever the number of people (SQLite batches by itself)
         )
     return run
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -102,10 +103,13 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(PayoutRun.objects.select_related("season", "scheme"), pk=pk)
     view = selectors.run_view(run)
     previous = PayoutRun.objects.filter(season=run.season, number__lt=run.number).order_by("-number").first()
+    q = request.GET.get("q", "").strip()
+    people = [p for p in view.people if q in p.staff_no or q in p.name or q in p.team] if q else view.people
+    page = Paginator(people, 100).get_page(request.GET.get("page"))
     return render(
         request,
         "subsidies/run_detail.html",
-        {"run": run, "view": view, "previous": previous, "categories": CATEGORIES},
+        {"run": run, "page": page, "q": q, "previous": previous, "categories": CATEGORIES},
     )
 
 

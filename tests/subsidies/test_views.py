@@ -206,3 +206,10 @@ def test_lists_and_statements_take_few_queries(
     client.force_login(caller.user)
     with django_assert_max_num_queries(14):
         assert client.get(reverse("subsidies:my_statement")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_run_detail_search(client, run, office_user, caller, leader):
+    client.force_login(office_user)
+    page = client.get(reverse("subsidies:run_detail", args=[run.pk]), {"q": caller.staff_no})
+    assert [p.person_id for p in page.context["page"].object_list] == [caller.pk]
