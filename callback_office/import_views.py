@@ -10,15 +10,27 @@ import secrets
 import time
 from pathlib import Path
 
+import django_rq
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
+from rq import get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 from callback_office import importing
+from callback_office.jobs import (
+    ENQUEUE_FAILED_MESSAGE,
+    enqueue_tracked,
+    job_url,
+    report_progress,
+    set_result_url,
+)
 from callback_office.roles import Role, require_role
 
 app_name = "imports"
@@ -26,6 +38,9 @@ SESSION_KEY = "imports_pending"
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 PENDING_MAX_AGE = 24 * 3600
 ERRORS_SHOWN = 500
+# Files with more rows than this are committed by a worker (queue "imports"), the office
+# follows the job's progress page; smaller ones within the request.
+BACKGROUND_ROWS = 5000
 
 
 def pending_dir() -> Path:
@@ -122,7 +137,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         stored.unlink(missing_ok=True)
         return _page(request, form, result=result)
     pending = request.session.get(SESSION_KEY, {})
-    pending[token] = {"kind": kind, "season_year": year, "name": upload.name}
+    pending[token] = {"kind": kind, "season_year": year, "name": upload.name, "rows": result.total_rows}
     request.session[SESSION_KEY] = pending
     return _page(request, form, result=result, token=token, filename=upload.name)
 
@@ -137,12 +152,59 @@ def confirm(request: HttpRequest) -> HttpResponse:
     if entry is None or not stored.is_file():
         form = ImportForm(initial={"season_year": _default_year()})
         return _page(request, form, expired=True)
+    if entry.get("rows", 0) > BACKGROUND_ROWS:
+        job_id = enqueue_tracked(
+            import_job,
+            queue="imports",
+            user=request.user,
+            label=_("导入%(title)s（%(year)s年度）")
+            % {"title": importing.get_kind(entry["kind"]).title, "year": entry["season_year"]},
+            kind=entry["kind"],
+            token=token,
+            season_year=entry["season_year"],
+        )
+        if job_id is None:  # Redis down: the preview stays, the office may retry
+            messages.error(request, ENQUEUE_FAILED_MESSAGE)
+            return redirect("imports:index")
+        pending.pop(token, None)
+        request.session[SESSION_KEY] = pending
+        return redirect(job_url(job_id))
     result = importing.import_file(entry["kind"], stored, season_year=entry["season_year"], dry_run=False)
     stored.unlink(missing_ok=True)
     pending.pop(token, None)
     request.session[SESSION_KEY] = pending
     form = ImportForm(initial={"season_year": entry["season_year"], "kind": entry["kind"]})
     return _page(request, form, result=result, filename=entry["name"])
+
+
+def import_job(*, kind: str, token: str, season_year: int) -> importing.ImportResult:
+    """The background commit of a large previewed file (queue "imports"); the result page
+    reads the returned ImportResult."""
+    stored = pending_path(token)
+    report_progress(0, 1)
+    try:
+        result = importing.import_file(kind, stored, season_year=season_year, dry_run=False)
+    finally:
+        stored.unlink(missing_ok=True)
+    job = get_current_job()
+    if job is not None:
+        set_result_url(reverse("imports:job_result", args=[job.id]))
+    return result
+
+
+@require_role(Role.OFFICE)
+def job_result(request: HttpRequest, job_id: str) -> HttpResponse:
+    try:
+        job = Job.fetch(job_id, connection=django_rq.get_connection("imports"))
+    except NoSuchJobError:
+        raise Http404 from None
+    if not job.is_finished:
+        return redirect(job_url(job_id))
+    result = job.return_value()
+    if not isinstance(result, importing.ImportResult):
+        raise Http404
+    form = ImportForm(initial={"season_year": result.season_year, "kind": result.kind})
+    return _page(request, form, result=result)
 
 
 @require_role(Role.OFFICE)
@@ -162,4 +224,5 @@ urlpatterns = [
     path("preview/", preview, name="preview"),
     path("confirm/", confirm, name="confirm"),
     path("template/<slug:kind>.xlsx", template, name="template"),
+    path("jobs/<str:job_id>/", job_result, name="job_result"),
 ]

@@ -168,3 +168,35 @@ def test_template_download(client, office_user):
     ws = openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[0]
     assert [c.value for c in ws[1]] == HEADERS["candidates"]
     assert client.get(reverse("imports:template", args=["nothing"])).status_code == 404
+
+
+@pytest.mark.redis
+def test_large_files_are_committed_by_a_worker(
+    client, office_user, media_root, monkeypatch, django_capture_on_commit_callbacks
+):
+    import django_rq
+    from rq import SimpleWorker
+
+    from callback_office import import_views
+
+    conn = django_rq.get_connection("imports")
+    conn.flushdb()
+    monkeypatch.setattr(import_views, "BACKGROUND_ROWS", 2)
+    client.force_login(office_user)
+    token = upload(client, "policies", kind_xlsx("policies", POLICY_ROWS), year=2027).context["token"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("imports:confirm"), {"token": token})
+    assert response.status_code == 302
+    job_id = response["Location"].rstrip("/").split("/")[-1]
+    assert not ProvincePolicy.objects.filter(season__year=2027).exists()
+    assert client.get(reverse("imports:job_result", args=[job_id]))["Location"] == response["Location"]
+
+    django_rq.get_worker("imports", worker_class=SimpleWorker).work(burst=True)
+    assert ProvincePolicy.objects.filter(season__year=2027).count() == 3
+    assert not (Path(media_root) / "imports" / f"{token}.xlsx").exists()
+    page = client.get(reverse("imports:job_result", args=[job_id]))
+    assert page.context["result"].committed
+    assert 'data-count="created">3<' in page.content.decode()
+    job_page = client.get(response["Location"])
+    assert reverse("imports:job_result", args=[job_id]) in job_page.content.decode()
+    conn.flushdb()
