@@ -684,7 +684,8 @@ def office_dashboard(*, season: Season, today: dt.date | None = None) -> OfficeD
         .values_list("status", "n")
     )
     withdrawals_open = sum(withdrawals.get(s, 0) for s in WithdrawalStatus.open_values())
-    withdrawals_completed = withdrawals.get(WithdrawalStatus.COMPLETED, 0)
+    requests_completed = withdrawals.get(WithdrawalStatus.COMPLETED, 0)
+    withdrawals_completed = sum(r["withdrawn"] for r in by_level.values())
     takeable = Q(status=StrikeCaseStatus.APPROVED, holder__isnull=True) & (
         ~Q(kind__in=StrikeCaseKind.needs_verification()) | Q(verified_at__isnull=False)
     )
@@ -867,7 +868,8 @@ def office_dashboard(*, season: Season, today: dt.date | None = None) -> OfficeD
     ct = Table("casework", _("退档与突击组"), [Column(_("项目")), Column(_("数量"), "int")])
     for label, value in (
         (_("退档办理中"), withdrawals_open),
-        (_("退档已完成"), withdrawals_completed),
+        (_("退档申请已办结"), requests_completed),
+        (_("已退档考生"), withdrawals_completed),
         (_("突击组待组长审批"), strike["pending"]),
         (_("突击组待督查核实"), strike["awaiting_verification"]),
         (_("突击组待接手（队列）"), strike["queue"]),

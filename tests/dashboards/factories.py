@@ -60,7 +60,7 @@ def _candidate(season: Season, caller: Caller | None, i: int, spec: tuple, n: in
         province=ProvinceFactory(season=season, province=province, withdrawable=province == "河南"),
         level=level,
         status=status,
-        exam_number=f"{season.year % 100}51{n:08d}",
+        exam_number=f"{season.year}51{n:08d}",
         batch="本科一批" if level == Level.UNDERGRADUATE else "专科批",
         major="计算机科学与技术",
         paid_on=dt.date(2023, 8, 12) if paid else None,
@@ -74,15 +74,19 @@ def _candidate(season: Season, caller: Caller | None, i: int, spec: tuple, n: in
         AssignmentFactory(
             candidate=c,
             caller=caller,
-            next_call_at=NOW - dt.timedelta(hours=30) if overdue else NOW + dt.timedelta(hours=5),
+            next_call_at=timezone.now() - dt.timedelta(hours=30)
+            if overdue
+            else timezone.now() + dt.timedelta(hours=5),
         )
     return c
 
 
-def build_season(n_teams: int = 2, *, previous: bool = True, casework: bool = True) -> Built:
-    season = SeasonFactory()
+def build_season(
+    n_teams: int = 2, *, previous: bool = True, casework: bool = True, year: int = 2023
+) -> Built:
+    season = SeasonFactory(year=year)
     teams, leaders, members = [], [], []
-    supervisor = SupervisorFactory(season=season, user__username="s9001", user__first_name="督查甲")
+    supervisor = SupervisorFactory(season=season, user__username=f"s9{year}", user__first_name="督查甲")
     n = 0
     candidates = []
     for t in range(n_teams):
@@ -90,13 +94,15 @@ def build_season(n_teams: int = 2, *, previous: bool = True, casework: bool = Tr
         leader = CallerFactory(
             season=season,
             team=team,
-            user__username=f"l9{t:03d}",
+            user__username=f"l{year}{t:03d}",
             user__first_name=f"组长{t + 1}",
             user__roles=[Role.CALLER, Role.LEADER],
         )
         team.leader = leader
         team.save(update_fields=["leader"])
-        member = CallerFactory(season=season, team=team, user__username=f"c9{t:03d}", user__first_name=f"组员{t + 1}")
+        member = CallerFactory(
+            season=season, team=team, user__username=f"c{year}{t:03d}", user__first_name=f"组员{t + 1}"
+        )
         teams.append(team)
         leaders.append(leader)
         members.append(member)
@@ -117,7 +123,10 @@ def build_season(n_teams: int = 2, *, previous: bool = True, casework: bool = Tr
     card = scorecard_current(season=season)
     items = []
     for k, (category, status) in enumerate(
-        [(FindingCategory.POLICY, FindingStatus.OPEN), (FindingCategory.FORBIDDEN_PHRASE, FindingStatus.CLOSED)]
+        [
+            (FindingCategory.POLICY, FindingStatus.OPEN),
+            (FindingCategory.FORBIDDEN_PHRASE, FindingStatus.CLOSED),
+        ]
     ):
         contact = ContactFactory(
             candidate=candidates[6 + k], caller=member, contacted_at=NOW - dt.timedelta(days=3 + k)
@@ -137,8 +146,12 @@ def build_season(n_teams: int = 2, *, previous: bool = True, casework: bool = Tr
         hesitant = [c for c in candidates if c.status == CallbackStatus.HESITANT]
         WithdrawalRequestFactory(candidate=hesitant[0], status=WithdrawalStatus.COLLECTING)
         unreachable = [c for c in candidates if c.status == CallbackStatus.UNREACHABLE]
-        StrikeCaseFactory(candidate=unreachable[0], kind=StrikeCaseKind.UNREACHABLE, status=StrikeCaseStatus.APPROVED)
-        StrikeCaseFactory(candidate=unreachable[1], kind=StrikeCaseKind.UNREACHABLE, status=StrikeCaseStatus.PENDING)
+        StrikeCaseFactory(
+            candidate=unreachable[0], kind=StrikeCaseKind.UNREACHABLE, status=StrikeCaseStatus.APPROVED
+        )
+        StrikeCaseFactory(
+            candidate=unreachable[1], kind=StrikeCaseKind.UNREACHABLE, status=StrikeCaseStatus.PENDING
+        )
 
     for day in (dt.date(2023, 8, 6), dt.date(2023, 8, 13), dt.date(2023, 8, 19)):
         snapshot_take(season=season, day=day)
@@ -159,6 +172,3 @@ def team_candidates(team: Team):
     return Candidate.objects.filter(
         id__in=Assignment.objects.filter(active=True, caller__team=team).values("candidate_id")
     )
-
-
-__all__ = ["NOW", "PROFILE", "Built", "build_season", "assigned_to", "team_candidates", "timezone"]

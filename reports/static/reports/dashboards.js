@@ -54,17 +54,22 @@
       var color = PALETTE[i % PALETTE.length];
       var line = (ds.type || spec.type) === "line";
       var target = ds.type === "line" && spec.type !== "line";
+      var constant = target && isConstant(ds.data);
+      // a target: one dashed line when it is the same for every bar, else a mark per bar
       return {
         label: ds.label,
         type: ds.type || spec.type,
         data: ds.data,
-        constant: target && isConstant(ds.data),
+        constant: constant,
+        showLine: !target || constant,
         backgroundColor: color,
         borderColor: color,
         borderWidth: line ? 2 : 0,
-        borderDash: target ? [6, 4] : [],
+        borderDash: constant ? [6, 4] : [],
         pointStyle: target ? "line" : "circle",
-        pointRadius: line ? 3 : 0,
+        pointRadius: target ? (constant ? 0 : 22) : (line ? 3 : 0),
+        pointBorderWidth: target ? 3 : 1,
+        pointHoverRadius: target ? 22 : 4,
         fill: false,
         order: target ? 0 : 1
       };
@@ -84,10 +89,10 @@
         indexAxis: spec.horizontal ? "y" : "x",
         maintainAspectRatio: false,
         animation: false,
-        layout: { padding: { top: 18, right: spec.horizontal ? 48 : 8 } },
+        layout: { padding: { top: 8, right: spec.horizontal ? 48 : 8 } },
         scales: scales,
         plugins: {
-          title: { display: !!spec.title, text: spec.title },
+          title: { display: !!spec.title, text: spec.title, padding: { top: 4, bottom: 22 } },
           legend: { position: "bottom" },
           valueLabels: { percent: spec.percent, stacked: spec.stacked, horizontal: spec.horizontal },
           tooltip: {
