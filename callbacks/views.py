@@ -205,20 +205,20 @@ def _panel_context(candidate: Candidate, form: ContactLogForm | None, full_pii: 
         "phones": phones,
         "full_pii": full_pii,
         "few_phones": candidate.status == CallbackStatus.CONFIRMED and len(phones) < 2,
+        "assignment": selectors.active_assignment(candidate=candidate),
     }
 
 
 def _candidate_page(
     request: HttpRequest, candidate: Candidate, form: ContactLogForm | None, *, full_pii: bool, may_log: bool
 ) -> HttpResponse:
-    assignment = selectors.active_assignment(candidate=candidate)
-    own = assignment is not None and may_log and assignment.caller.user_id == request.user.pk
     context = _panel_context(candidate, form, full_pii)
+    assignment = context["assignment"]
+    own = assignment is not None and may_log and assignment.caller.user_id == request.user.pk
     next_call = assignment.next_call_at if assignment else None
     context.update(
         {
             "id_number": candidate.id_number if full_pii else mask_id_number(candidate.id_number),
-            "assignment": assignment,
             "followup_form": FollowupForm(
                 initial={"next_call_at": timezone.localtime(next_call) if next_call else None}
             )

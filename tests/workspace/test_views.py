@@ -418,3 +418,14 @@ def test_office_releases_one_batch(client, office_user, season):
     )
     assert "已放入录检池 1 名" in response.content.decode()
     assert list(Candidate.objects.filter(in_pool=True).values_list("id", flat=True)) == [first.pk]
+
+
+def test_log_contact_can_book_the_next_call_and_the_panel_shows_it(as_caller, mine):
+    later = timezone.localtime(timezone.now() + dt.timedelta(days=2)).replace(second=0, microsecond=0)
+    response = as_caller.post(
+        reverse("callbacks:contact_create", args=[mine.pk]),
+        contact_post(intent=Intent.HESITANT, next_call_at=later.strftime("%Y-%m-%dT%H:%M")),
+        HTTP_HX_REQUEST="true",
+    )
+    assert f'id="next-call">{later:%Y-%m-%d %H:%M}<' in response.content.decode()
+    assert Assignment.objects.get(candidate=mine).next_call_at == later
