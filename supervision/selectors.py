@@ -44,13 +44,18 @@ def supervisor_for(*, user: AbstractBaseUser, season: Season) -> Caller | None:
 
 
 def supervised_team_ids(*, user: AbstractBaseUser, season: Season) -> set[int]:
-    """Teams the user audits: all for the office, the covered teams for a supervisor."""
+    """Teams the user oversees: all for the office and the supervision lead, the covered teams
+    for a supervisor."""
     if is_office(user):
         return set(Team.objects.filter(season=season).values_list("id", flat=True))
     sup = supervisor_for(user=user, season=season)
     if sup is None:
         return set()
     cache = user.__dict__.setdefault("_supervised_cache", {})
+    if season.pk not in cache and is_supervision_lead(user=user, season=season):
+        # the supervision group's leader oversees every team (and arbitrates their disputes);
+        # sampling, scoring and verifying stay with the teams' own supervisors
+        cache[season.pk] = set(Team.objects.filter(season=season).values_list("id", flat=True))
     if season.pk not in cache:
         cache[season.pk] = set(
             Team.objects.filter(season=season, supervisors=sup).values_list("id", flat=True)
@@ -63,7 +68,10 @@ def is_supervision_lead(*, user: AbstractBaseUser, season: Season) -> bool:
     sup = supervisor_for(user=user, season=season)
     if sup is None:
         return False
-    return Team.objects.filter(season=season, kind=TeamKind.SUPERVISION, leader=sup).exists()
+    cache = user.__dict__.setdefault("_supervision_lead_cache", {})
+    if season.pk not in cache:
+        cache[season.pk] = Team.objects.filter(season=season, kind=TeamKind.SUPERVISION, leader=sup).exists()
+    return cache[season.pk]
 
 
 def teams_for(*, user: AbstractBaseUser, season: Season) -> QuerySet[Team]:

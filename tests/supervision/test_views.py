@@ -333,3 +333,20 @@ def test_upload_redirect_stays_on_site(client, world, caller):
         url, {"file": SimpleUploadedFile("a.pdf", b"%PDF-1.4 x"), "next": "https://evil.example/"}
     )
     assert resp["Location"] == url
+
+
+def test_supervision_lead_sees_every_team_but_scores_only_covered_ones(
+    client, world, other_supervisor, season
+):
+    from callbacks.choices import TeamKind
+    from tests.factories import TeamFactory
+
+    TeamFactory(season=season, name="督查组", kind=TeamKind.SUPERVISION, leader=other_supervisor)
+    item = world["item"]
+    client.force_login(other_supervisor.user)
+    assert client.get(reverse("supervision:item", args=[item.pk])).status_code == 200
+    card = services.scorecard_current(season=season)
+    client.post(
+        reverse("supervision:item_score", args=[item.pk]), {f"c_{c.pk}": 7 for c in card.criteria.all()}
+    )
+    assert not item.scores.filter(supervisor=other_supervisor).exists()
