@@ -14,6 +14,8 @@ from typing import Any
 
 from django.db.models import Model
 from django.utils import timezone, translation
+from import_export import resources
+from import_export.fields import Field
 
 from admissions.choices import AdmissionType, CallbackStatus, Level, PhoneOwner
 from admissions.models import (
@@ -361,6 +363,123 @@ def withdrawals_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportP
     )
 
 
+# --- exports in the import format (django-import-export Resources) -----------------------------
+
+
+def yes_no(value: bool) -> str:
+    return imp.YES if value else imp.NO
+
+
+class PolicyResource(resources.ModelResource):
+    """省份政策 in the import's columns (also usable for an admin export button)."""
+
+    province = Field(attribute="province", column_name="省份")
+    withdrawable = Field(column_name="可退档")
+    phones_shielded = Field(column_name="屏蔽考生电话")
+    new_gaokao = Field(column_name="新高考")
+
+    class Meta:
+        model = ProvincePolicy
+        fields = ("province", "withdrawable", "phones_shielded", "new_gaokao")
+
+    def dehydrate_withdrawable(self, obj: ProvincePolicy) -> str:
+        return yes_no(obj.withdrawable)
+
+    def dehydrate_phones_shielded(self, obj: ProvincePolicy) -> str:
+        return yes_no(obj.phones_shielded)
+
+    def dehydrate_new_gaokao(self, obj: ProvincePolicy) -> str:
+        return yes_no(obj.new_gaokao)
+
+
+class CandidateResource(resources.ModelResource):
+    """投档考生名单 in the import's columns; phones by owner, several joined with 、."""
+
+    exam_number = Field(attribute="exam_number", column_name="考生号")
+    name = Field(attribute="name", column_name="姓名")
+    id_number = Field(attribute="id_number", column_name="身份证号")
+    province = Field(attribute="province__province", column_name="省份")
+    level = Field(column_name="层次")
+    admission_type = Field(column_name="类型")
+    batch = Field(attribute="batch", column_name="批次")
+    major = Field(attribute="major", column_name="预录专业")
+    preference_order = Field(attribute="preference_order", column_name="志愿顺序")
+    high_school = Field(attribute="high_school", column_name="中学")
+    phone = Field(column_name="手机")
+    parent_phone = Field(column_name="家长电话")
+    address = Field(attribute="address", column_name="地址")
+
+    class Meta:
+        model = Candidate
+        fields = (
+            "exam_number",
+            "name",
+            "id_number",
+            "province",
+            "level",
+            "admission_type",
+            "batch",
+            "major",
+            "preference_order",
+            "high_school",
+            "phone",
+            "parent_phone",
+            "address",
+        )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.levels = {v: k for k, v in chinese_labels(Level).items()}
+        self.types = {v: k for k, v in chinese_labels(AdmissionType).items()}
+
+    def dehydrate_level(self, obj: Candidate) -> str:
+        return self.levels.get(obj.level, obj.level)
+
+    def dehydrate_admission_type(self, obj: Candidate) -> str:
+        return self.types.get(obj.admission_type, obj.admission_type)
+
+    def _phones(self, obj: Candidate, owners: set[str]) -> str:
+        return "、".join(p.number for p in obj.phones.all() if p.owner in owners)
+
+    def dehydrate_phone(self, obj: Candidate) -> str:
+        return self._phones(obj, {PhoneOwner.SELF})
+
+    def dehydrate_parent_phone(self, obj: Candidate) -> str:
+        return self._phones(obj, {PhoneOwner.PARENT, PhoneOwner.OTHER})
+
+
+class PaymentRecordResource(resources.ModelResource):
+    exam_number = Field(attribute="exam_number", column_name="考生号")
+    paid_on = Field(attribute="paid_on", column_name="缴费日期")
+    amount = Field(attribute="amount", column_name="金额")
+
+    class Meta:
+        model = PaymentRecord
+        fields = ("exam_number", "paid_on", "amount")
+
+
+class RegistrationRecordResource(resources.ModelResource):
+    exam_number = Field(attribute="exam_number", column_name="考生号")
+    registered_on = Field(attribute="registered_on", column_name="报到日期")
+
+    class Meta:
+        model = RegistrationRecord
+        fields = ("exam_number", "registered_on")
+
+
+class WithdrawalRecordResource(resources.ModelResource):
+    exam_number = Field(attribute="exam_number", column_name="考生号")
+    withdrawn_on = Field(attribute="withdrawn_on", column_name="退档日期")
+
+    class Meta:
+        model = WithdrawalRecord
+        fields = ("exam_number", "withdrawn_on")
+
+
+def _exporter(resource: type[resources.ModelResource], queryset: Any) -> Any:
+    return lambda season_year: resource().export(queryset=queryset(season_year))
+
+
 # --- registration -------------------------------------------------------------------------------
 
 EXAM_NUMBER = Column("考生号", "exam_number", imp.text(32), example="23510101000001", hint="文本")
@@ -378,6 +497,7 @@ def register() -> None:
             order=10,
             key=("province",),
             plan=policies_plan,
+            exporter=_exporter(PolicyResource, lambda y: ProvincePolicy.objects.filter(season__year=y)),
             columns=(
                 Column("省份", "province", province_name, example="四川", hint="如 四川、广西"),
                 Column("可退档", "withdrawable", imp.yes_no, example="否", hint=yes_no_hint),
@@ -393,6 +513,15 @@ def register() -> None:
             order=30,
             key=("exam_number",),
             plan=candidates_plan,
+            exporter=_exporter(
+                CandidateResource,
+                lambda y: (
+                    Candidate.objects.filter(season__year=y)
+                    .select_related("province")
+                    .prefetch_related("phones")
+                    .order_by("exam_number")
+                ),
+            ),
             columns=(
                 EXAM_NUMBER,
                 Column("姓名", "name", imp.text(64), example="张三"),
@@ -460,6 +589,7 @@ def register() -> None:
             order=40,
             key=("exam_number", "paid_on"),
             plan=payments_plan,
+            exporter=_exporter(PaymentRecordResource, lambda y: PaymentRecord.objects.filter(season__year=y)),
             columns=(
                 EXAM_NUMBER,
                 Column("缴费日期", "paid_on", imp.date, example="2023-08-01", hint=DATE_HINT),
@@ -474,6 +604,9 @@ def register() -> None:
             order=50,
             key=("exam_number",),
             plan=registrations_plan,
+            exporter=_exporter(
+                RegistrationRecordResource, lambda y: RegistrationRecord.objects.filter(season__year=y)
+            ),
             columns=(
                 EXAM_NUMBER,
                 Column("报到日期", "registered_on", imp.date, example="2023-09-08", hint=DATE_HINT),
@@ -487,6 +620,9 @@ def register() -> None:
             order=60,
             key=("exam_number",),
             plan=withdrawals_plan,
+            exporter=_exporter(
+                WithdrawalRecordResource, lambda y: WithdrawalRecord.objects.filter(season__year=y)
+            ),
             columns=(
                 EXAM_NUMBER,
                 Column("退档日期", "withdrawn_on", imp.date, example="2023-07-20", hint=DATE_HINT),

@@ -99,6 +99,7 @@ def _page(request: HttpRequest, form: ImportForm, **context) -> HttpResponse:
         {
             "form": form,
             "kinds": importing.kinds(),
+            "export_year": form["season_year"].value() or _default_year(),
             "errors_shown": result.errors[:ERRORS_SHOWN] if result else [],
             "errors_hidden": max(0, len(result.errors) - ERRORS_SHOWN) if result else 0,
             **context,
@@ -219,10 +220,28 @@ def template(request: HttpRequest, kind: str) -> HttpResponse:
     return response
 
 
+@require_role(Role.OFFICE)
+def export(request: HttpRequest, kind: str) -> HttpResponse:
+    """The season's current data in the import format: edit in Excel, import back."""
+    if kind not in importing.kind_names() or importing.get_kind(kind).exporter is None:
+        raise Http404
+    try:
+        year = int(request.GET.get("season", ""))
+    except ValueError:
+        raise Http404 from None
+    response = HttpResponse(
+        importing.export_bytes(kind, season_year=year),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{kind}-{year}.xlsx"'
+    return response
+
+
 urlpatterns = [
     path("", index, name="index"),
     path("preview/", preview, name="preview"),
     path("confirm/", confirm, name="confirm"),
     path("template/<slug:kind>.xlsx", template, name="template"),
     path("jobs/<str:job_id>/", job_result, name="job_result"),
+    path("export/<slug:kind>.xlsx", export, name="export"),
 ]

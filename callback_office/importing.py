@@ -345,6 +345,9 @@ class ImportKind:
     plan: PlanFn
     key: tuple[str, ...] = ()  # fields unique within one file
     order: int = 100  # position in menus: the order the office imports in
+    # season_year -> a tablib Dataset of the season's current data under the same headers (a
+    # django-import-export Resource's export), so an export edited in Excel imports back
+    exporter: Callable[[int], Any] | None = None
     extensions: list[KindExtension] = field(default_factory=list)
 
     @property
@@ -815,3 +818,11 @@ def template_bytes(kind: str) -> bytes:
     buffer = io.BytesIO()
     write_template(kind, buffer)
     return buffer.getvalue()
+
+
+def export_bytes(kind: str, *, season_year: int) -> bytes:
+    """The season's current data of a kind as xlsx, in the import's own format."""
+    spec = get_kind(kind)
+    if spec.exporter is None:
+        raise KeyError(f"import kind {kind!r} has no exporter")
+    return spec.exporter(season_year).export("xlsx")

@@ -23,8 +23,10 @@ from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
+from import_export import resources
+from import_export.fields import Field
 
-from admissions.imports import WARNINGS_SHOWN, chinese_labels, season_for
+from admissions.imports import WARNINGS_SHOWN, chinese_labels, season_for, yes_no
 from admissions.models import Candidate
 from admissions.services import season_get_or_create
 from callback_office import importing as imp
@@ -430,6 +432,101 @@ def preassignment_plan(*, season_year: int, rows: list[dict[str, Any]]) -> Impor
     return plan
 
 
+# --- exports in the import format (django-import-export Resources) -----------------------------
+
+
+def percent_text(value: Decimal | None) -> str:
+    return "" if value is None else f"{(value * 100).normalize():f}%"
+
+
+class RosterResource(resources.ModelResource):
+    """回访人员名单 in the import's columns: exporting, editing and re-importing round-trips."""
+
+    staff_no = Field(attribute="staff_no", column_name="工号")
+    name = Field(attribute="name", column_name="姓名")
+    kind = Field(column_name="身份")
+    department = Field(attribute="department", column_name="部门")
+    teams = Field(column_name="小组")
+    is_leader = Field(column_name="是否组长")
+    is_supervisor = Field(column_name="是否督查")
+    is_strike = Field(column_name="是否突击组")
+    prev_undergrad_rate = Field(column_name="上年本科报到率")
+    prev_junior_rate = Field(column_name="上年专科报到率")
+    prev_excellent = Field(column_name="上年优秀个人")
+    phone = Field(attribute="phone", column_name="手机")
+
+    class Meta:
+        model = Caller
+        fields = (
+            "staff_no",
+            "name",
+            "kind",
+            "department",
+            "teams",
+            "is_leader",
+            "is_supervisor",
+            "is_strike",
+            "prev_undergrad_rate",
+            "prev_junior_rate",
+            "prev_excellent",
+            "phone",
+        )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.kinds = {v: k for k, v in chinese_labels(CallerKind).items()}
+
+    def dehydrate_kind(self, obj: Caller) -> str:
+        return self.kinds.get(obj.kind, obj.kind)
+
+    def dehydrate_teams(self, obj: Caller) -> str:
+        if obj.is_supervisor:
+            return "、".join(sorted(t.name for t in obj.supervised_teams.all()))
+        return obj.team.name if obj.team else ""
+
+    def dehydrate_is_leader(self, obj: Caller) -> str:
+        return yes_no(any(t.pk == obj.team_id for t in obj.led_teams.all()))
+
+    def dehydrate_is_supervisor(self, obj: Caller) -> str:
+        return yes_no(obj.is_supervisor)
+
+    def dehydrate_is_strike(self, obj: Caller) -> str:
+        return yes_no(obj.is_strike)
+
+    def dehydrate_prev_undergrad_rate(self, obj: Caller) -> str:
+        return percent_text(obj.prev_undergrad_rate)
+
+    def dehydrate_prev_junior_rate(self, obj: Caller) -> str:
+        return percent_text(obj.prev_junior_rate)
+
+    def dehydrate_prev_excellent(self, obj: Caller) -> str:
+        return yes_no(obj.prev_excellent)
+
+
+class AttendanceResource(resources.ModelResource):
+    staff_no = Field(attribute="caller__staff_no", column_name="工号")
+    day = Field(attribute="day", column_name="日期")
+
+    class Meta:
+        model = Attendance
+        fields = ("staff_no", "day")
+
+
+def export_roster(season_year: int) -> Any:
+    callers = (
+        Caller.objects.filter(season__year=season_year)
+        .select_related("team")
+        .prefetch_related("led_teams", "supervised_teams")
+        .order_by("staff_no")
+    )
+    return RosterResource().export(queryset=callers)
+
+
+def export_attendance(season_year: int) -> Any:
+    days = Attendance.objects.filter(caller__season__year=season_year).select_related("caller")
+    return AttendanceResource().export(queryset=days.order_by("caller__staff_no", "day"))
+
+
 # --- registration -------------------------------------------------------------------------------
 
 STAFF_NO = Column("工号", "staff_no", imp.text(32), example="T1001")
@@ -446,6 +543,7 @@ def register() -> None:
             order=20,
             key=("staff_no",),
             plan=roster_plan,
+            exporter=export_roster,
             columns=(
                 STAFF_NO,
                 Column("姓名", "name", imp.text(64), example="张老师"),
@@ -491,6 +589,7 @@ def register() -> None:
             order=70,
             key=("staff_no", "day"),
             plan=attendance_plan,
+            exporter=export_attendance,
             columns=(
                 STAFF_NO,
                 Column("日期", "day", imp.date, example="2023-07-15", hint="Excel 日期或 YYYY-MM-DD"),
