@@ -112,6 +112,7 @@ def item_ids(sample: AuditSample) -> list[int]:
     return list(sample.items.order_by("contact_log_id").values_list("contact_log_id", flat=True))
 
 
+@pytest.mark.sqlite
 def test_draw_stores_seed_and_parameters_and_is_scoped_to_supervisors_teams(
     contacts, supervisor, season, team
 ):
@@ -143,6 +144,7 @@ def test_unassigned_supervisor_cannot_sample(contacts, season):
         draw(SupervisorFactory(season=season), season)
 
 
+@pytest.mark.sqlite
 def test_reproduce_gives_identical_items_even_after_later_samples(contacts, supervisor, season):
     first = draw(supervisor, season, params=services.SampleParameters(per_team=12))
     second = draw(supervisor, season, params=services.SampleParameters(per_team=12))
@@ -160,6 +162,7 @@ def test_two_seeds_draw_different_records(contacts, supervisor, season):
     assert first != set(item_ids(b))
 
 
+@pytest.mark.sqlite
 def test_records_are_never_drawn_twice(contacts, supervisor, second_supervisor, season):
     first = draw(supervisor, season)  # 20 of 30
     second = draw(second_supervisor, season)  # the remaining 10
@@ -170,6 +173,7 @@ def test_records_are_never_drawn_twice(contacts, supervisor, second_supervisor, 
     assert AuditItem.objects.values("contact_log").distinct().count() == AuditItem.objects.count() == 30
 
 
+@pytest.mark.sqlite
 def test_constraint_refuses_a_second_draw_of_a_record(contacts, supervisor, season):
     sample = draw(supervisor, season, params=services.SampleParameters(per_team=1))
     item = sample.items.get()
