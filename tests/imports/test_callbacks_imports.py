@@ -253,3 +253,19 @@ def test_qualified_callers_give_no_warning(ready_2023):
     result = run("candidates", [candidate_row(1, staff_no="Q01")])
     assert result.warnings == []
     assert Group.objects.filter(name=Role.CALLER).exists()
+
+
+def test_preassigning_200_candidates_uses_a_constant_number_of_queries(ready_2023):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(numbers):
+        rows = [candidate_row(n, staff_no=f"A{n % 8:02d}") for n in numbers]
+        with CaptureQueriesContext(connection) as ctx:
+            result = run("candidates", rows)
+        assert result.committed, errors(result)
+        assert result.details["新预分配"] == len(rows)
+        return len(ctx.captured_queries)
+
+    assert count(range(1, 21)) == count(range(1001, 1201)) <= 20
+    assert Assignment.objects.filter(active=True, source=AssignmentSource.IMPORT).count() == 220
