@@ -267,25 +267,51 @@ def test_no_show_list_is_admitted_not_enrolled(built, office):
 # --- query counts ----------------------------------------------------------------------------
 
 
-def _count(fn) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        fn()
-    return len(ctx.captured_queries)
+def _selector(kind: str, built, user):
+    season = built.season
+    if kind == "team":
+        return dashboards.team_dashboard(user=user, season=season, team_id=built.teams[-1].id)
+    if kind == "office":
+        return dashboards.office_dashboard(season=season)
+    if kind == "supervisor":
+        return dashboards.supervisor_dashboard(user=user, season=season)
+    return dashboards.province_summary(user=user, season=season)
 
 
-@pytest.mark.parametrize("kind", ["team", "office", "supervisor", "provinces"])
-def test_constant_queries_for_2_and_6_teams(kind, django_assert_max_num_queries):
+@pytest.mark.parametrize(
+    ("kind", "limit"), [("team", 8), ("office", 12), ("supervisor", 7), ("provinces", 3)]
+)
+def test_constant_queries_for_2_and_6_teams(kind, limit, django_assert_max_num_queries):
     counts = []
     for n_teams, year in ((2, 2023), (6, 2025)):
         built = build_season(n_teams, previous=year == 2023, year=year)
         office = UserFactory(username=f"office{n_teams}", roles=[Role.OFFICE])
-        season = built.season
-        calls = {
-            "team": lambda: dashboards.team_dashboard(user=office, season=season, team_id=built.teams[-1].id),
-            "office": lambda: dashboards.office_dashboard(season=season),
-            "supervisor": lambda: dashboards.supervisor_dashboard(user=office, season=season),
-            "provinces": lambda: dashboards.province_summary(user=office, season=season),
-        }
-        with django_assert_max_num_queries(14):
-            counts.append(_count(calls[kind]))
+        with CaptureQueriesContext(connection) as ctx, django_assert_max_num_queries(limit):
+            _selector(kind, built, office)
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
+
+
+# page: (url, queries including session, user, roles and menu)
+PAGES = {
+    "team": ("/reports/dashboards/team/?season={year}", 11),
+    "office": ("/reports/dashboards/office/?season={year}", 16),
+    "supervisor": ("/reports/dashboards/supervision/?season={year}", 10),
+    "provinces": ("/reports/provinces/?season={year}", 7),
+    "drilldown": ("/reports/dashboards/candidates/?season={year}&stage=noshow", 7),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_pages_take_the_same_queries_for_2_and_6_teams(name, client, django_assert_max_num_queries):
+    counts = []
+    for n_teams, year in ((2, 2023), (6, 2025)):
+        build_season(n_teams, previous=year == 2023, year=year)
+        office = UserFactory(username=f"office{n_teams}", roles=[Role.OFFICE])
+        client.force_login(office)
+        url, limit = PAGES[name]
+        with CaptureQueriesContext(connection) as ctx, django_assert_max_num_queries(limit):
+            response = client.get(url.format(year=year))
+        assert response.status_code == 200
+        counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
