@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 from freezegun import freeze_time
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from supervision import sampling, services
 from supervision.models import AuditItem, AuditSample
@@ -213,3 +215,30 @@ def test_reminder_when_team_sampled_less_than_twice_this_month(caller, superviso
     assert sampling_reminders(user=supervisor.user, season=season) == []
     # outside admission: no reminder
     assert sampling_reminders(user=supervisor.user, season=season, today=dt.date(2023, 9, 20)) == []
+
+
+@pytest.mark.sqlite
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.dictionaries(st.integers(1, 6), st.integers(1, 40), min_size=1, max_size=5),
+    per_team=st.integers(1, 30),
+    seed=st.integers(0, 2**62),
+    by_outcome=st.booleans(),
+    heavy=st.sets(st.integers(1, 6)),
+)
+def test_draw_properties(sizes, per_team, seed, by_outcome, heavy):
+    recs = records(sizes)
+    recs = [Record(r.id, r.caller_id, "no_answer" if r.id % 3 == 0 else "connected") for r in recs]
+    strata = ("caller", "outcome") if by_outcome else ("caller",)
+    weights = {c: 2.0 for c in heavy}
+    drawn = sampling.draw({1: recs}, seed=seed, per_team=per_team, strata=strata, caller_weights=weights)
+    ids = [d.id for d in drawn]
+    assert len(ids) == len(set(ids)) == min(per_team, len(recs))
+    assert set(ids) <= {r.id for r in recs}
+    assert drawn == sampling.draw(
+        {1: recs}, seed=seed, per_team=per_team, strata=strata, caller_weights=weights
+    )
+    # every stratum is represented when the sample is at least as large as the number of strata
+    keys = {sampling.stratum_key(r, strata) for r in recs}
+    if per_team >= len(keys):
+        assert {d.stratum for d in drawn} == keys
