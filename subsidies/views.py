@@ -292,7 +292,16 @@ def _statement_context(request: HttpRequest, season: Season, person: Caller, run
 
 @login_required
 def my_statement(request: HttpRequest) -> HttpResponse:
-    season = _season(request)
+    if "season" in request.GET:
+        season = _season(request)
+    else:  # the latest season the user worked in
+        mine = (
+            Caller.objects.filter(user=request.user)
+            .select_related("season")
+            .order_by("-season__year")
+            .first()
+        )
+        season = mine.season if mine else _season(request)
     person = caller_for(user=request.user, season=season)
     if person is None:
         raise Http404(_("你在本年度没有回访人员档案"))

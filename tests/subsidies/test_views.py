@@ -213,3 +213,14 @@ def test_run_detail_search(client, run, office_user, caller, leader):
     client.force_login(office_user)
     page = client.get(reverse("subsidies:run_detail", args=[run.pk]), {"q": caller.staff_no})
     assert [p.person_id for p in page.context["page"].object_list] == [caller.pk]
+
+
+@pytest.mark.django_db
+def test_my_statement_defaults_to_the_latest_season_the_person_worked_in(client, run, caller):
+    from tests.factories import SeasonFactory
+
+    SeasonFactory(year=2024)
+    client.force_login(caller.user)
+    response = client.get(reverse("subsidies:my_statement"))
+    assert response.status_code == 200 and response.context["season"].year == 2023
+    assert client.get(reverse("subsidies:my_statement"), {"season": 2024}).status_code == 404
