@@ -260,6 +260,9 @@ def _parse(data: dict[str, Any]) -> Scheme:
             values[f.name] = dec(f.name, raw)
 
     if not errors:
+        points = [*values["points_best_team"], values["points_excellent"], values["points_special"]]
+        if any(not (10 <= p <= 20) for p in points):
+            err("points_best_team", "荣誉积分必须在 10 到 20 分之间")
         if values["increment_step"] == 0:
             err("increment_step", "递增步长必须大于 0")
         if values["misconduct_min"] > values["misconduct_max"]:

@@ -284,3 +284,21 @@ def test_order_of_lines_for_one_person():
     assert r.totals[1] == D("31817.14")
     assert r.bottom_ids == (3,)
     assert amounts(r, 2, ["best_team"]) == [("best_team", D("8000.00"))]
+
+
+def test_each_line_is_rounded_half_up_before_the_next_rule():
+    # allowance 0.05 (one day at a made-up 0.05 yuan); wrong withdrawal: −0.025 → −0.03
+    scheme = dataclasses.replace(SCHEME, allowance_teacher_yuan=D("0.05"), bottom_count=0)
+    r = compute(season([caller(1, attended_days=1, wrong_withdrawal=True)]), scheme)
+    assert amounts(r, 1) == [("allowance", D("0.05")), ("wrong_withdrawal", D("-0.03"))]
+    assert r.totals[1] == D("0.02")
+    # a team award of 7,000 with a leader and 3 members: 1,400 + 3 × 1,866.67 (rounded per line)
+    facts = season(
+        [caller(i, team=1, ug=lv(100, 100)) for i in (1, 2, 3, 4)]
+        + [caller(i, team=2, ug=lv(100, 90)) for i in (5, 6, 7, 8)],
+        [team(1, leader=1), team(2, leader=5)],
+    )
+    shares = (D("0.40"), D("0.32"), D("0.28"))
+    r = compute(facts, dataclasses.replace(SCHEME, bottom_count=0, best_team_grade_shares=shares[::-1]))
+    assert amounts(r, 2, ["best_team"]) == [("best_team", D("1866.67"))]
+    assert sum(a for p in (1, 2, 3, 4) for _, a in amounts(r, p, ["best_team"])) == D("7000.01")

@@ -48,6 +48,7 @@ def test_default_scheme_round_trips():
         ({"tiers": {"undergraduate": []}}, "必须分别给出本科和专科的档位"),
         ({"misconduct_min": "0.9", "misconduct_max": "0.5"}, "下限不能大于上限"),
         ({"nonsense": 1}, "未知的参数"),
+        ({"points_special": 25}, "荣誉积分必须在 10 到 20 分之间"),
     ],
 )
 def test_scheme_errors_are_in_chinese(change, message):
