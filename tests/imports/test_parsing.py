@@ -236,3 +236,13 @@ def test_too_large_file(settings):
     assert parsed.errors[0].row_number is None
     assert parsed.errors[0].message.startswith("文件过大")
     assert parse_workbook("registrations", io.BytesIO(data)).errors[0].message.startswith("文件过大")
+
+
+def test_zip_with_a_broken_workbook_is_reported_not_raised():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("xl/workbook.xml", "not xml at all")
+    parsed = parse_workbook("registrations", buffer.getvalue())
+    assert len(parsed.errors) == 1
+    assert parsed.errors[0].row_number is None
+    assert parsed.errors[0].message.startswith("无法读取工作簿")
