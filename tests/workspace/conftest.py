@@ -5,6 +5,12 @@ import pytest
 from tests.factories import AssignmentFactory, CandidateFactory, ProvinceFactory
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Factories hash every user's password; PBKDF2 makes each user cost ~0.3 s on CI."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def sichuan(season):
     """Not withdrawable: the strategy is 劝来."""
