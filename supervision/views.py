@@ -68,6 +68,13 @@ def _date(value: str | None, default: dt.date | None = None) -> dt.date | None:
     return parsed or default
 
 
+def _pk(value: str | None) -> int:
+    """A primary key from a form value; anything else is 404 (not a server error)."""
+    if value is None or not str(value).isdigit():
+        raise Http404
+    return int(value)
+
+
 def _checked(request: HttpRequest, name: str) -> bool:
     return request.POST.get(name) in ("on", "1", "true", "yes")
 
@@ -165,7 +172,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
     season = _season()
     supervisors = list(Caller.objects.filter(season=season, is_supervisor=True).order_by("staff_no"))
     if request.method == "POST":
-        team = get_object_or_404(Team, season=season, pk=request.POST.get("team"))
+        team = get_object_or_404(Team, season=season, pk=_pk(request.POST.get("team")))
         ids = {int(x) for x in request.POST.getlist("supervisors") if x.isdigit()}
         try:
             services.team_supervisors_set(team=team, supervisors=[s for s in supervisors if s.pk in ids])
@@ -603,11 +610,11 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     team_ids = sel.supervised_team_ids(user=request.user, season=season)
     teams = Team.objects.filter(id__in=team_ids).order_by("name")
     if request.method == "POST":
-        team = get_object_or_404(teams, pk=request.POST.get("team") or 0)
+        team = get_object_or_404(teams, pk=_pk(request.POST.get("team")))
         caller = None
         if request.POST.get("caller"):
             caller = get_object_or_404(
-                Caller.objects.filter(season=season, team=team), pk=request.POST["caller"]
+                Caller.objects.filter(season=season, team=team), pk=_pk(request.POST["caller"])
             )
         try:
             occurred = _date(request.POST.get("occurred_on"))
@@ -729,7 +736,7 @@ def ledger_checks(request: HttpRequest) -> HttpResponse:
     stale_days = _int(params.get("stale_days"), 7, 1, 365)
     team = None
     if params.get("team"):
-        team = get_object_or_404(sel.teams_for(user=request.user, season=season), pk=params.get("team"))
+        team = get_object_or_404(sel.teams_for(user=request.user, season=season), pk=_pk(params.get("team")))
     if request.method == "POST":
         sup = _supervisor(request, season)
         if team is None:

@@ -350,3 +350,11 @@ def test_supervision_lead_sees_every_team_but_scores_only_covered_ones(
         reverse("supervision:item_score", args=[item.pk]), {f"c_{c.pk}": 7 for c in card.criteria.all()}
     )
     assert not item.scores.filter(supervisor=other_supervisor).exists()
+
+
+def test_malformed_ids_are_404_not_500(client, world, supervisor, office_user):
+    client.force_login(office_user)
+    assert client.post(reverse("supervision:coverage"), {"team": "x"}).status_code == 404
+    client.force_login(supervisor.user)
+    assert client.post(reverse("supervision:incidents"), {"team": "1 OR 1=1"}).status_code == 404
+    assert client.get(reverse("supervision:ledger_checks"), {"team": "abc"}).status_code == 404
