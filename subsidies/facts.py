@@ -26,9 +26,10 @@ from subsidies.models import Adjustment, AdjustmentReason, Deduction
 def level_counts(*, season: Season) -> dict[tuple[int, str], LevelFacts]:
     """(caller id, level) → counts over the final active assignments, in one grouped query.
 
-    A completed withdrawal (status 已退档) leaves the admitted count; enrolled = 报到 recorded.
+    A completed withdrawal (status 已退档, or a withdrawal date from the imported list — the same
+    test as the reconciliation's) leaves the admitted count; enrolled = 报到 recorded.
     """
-    not_withdrawn = ~Q(candidate__status=CallbackStatus.WITHDRAWN)
+    not_withdrawn = ~Q(candidate__status=CallbackStatus.WITHDRAWN) & Q(candidate__withdrawn_on__isnull=True)
     rows = (
         Assignment.objects.filter(active=True, candidate__season=season)
         .values("caller_id", "candidate__level", "candidate__province__withdrawable")

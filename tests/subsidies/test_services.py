@@ -60,6 +60,14 @@ def test_facts_count_active_assignments_without_completed_withdrawals(small_seas
 
 
 @pytest.mark.django_db
+def test_a_withdrawal_date_alone_also_removes_the_candidate(season, caller):
+    (first, *_rest) = give_candidates(caller, admitted=3, enrolled=0)
+    Candidate.objects.filter(pk=first.pk).update(withdrawn_on="2023-07-21")
+    me = next(c for c in load_facts(season=season).callers if c.id == caller.pk)
+    assert (me.undergraduate.assigned, me.undergraduate.admitted) == (3, 2)
+
+
+@pytest.mark.django_db
 def test_inactive_assignments_do_not_count(small_season, caller, outsider):
     from callbacks.models import Assignment
 
