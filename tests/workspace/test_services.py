@@ -8,6 +8,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from admissions.choices import CallbackStatus, Level, PhoneOwner
 from admissions.models import Candidate, CandidatePhone
@@ -412,3 +415,17 @@ def test_ledger_summary_against_the_plan(caller, season):
     assert (summary.meets_contacts, summary.meets_minutes) == (False, False)
     assert summary.channels == {"phone": 5, "wechat": 1}
     assert CandidatePhone.objects.count() == 0
+
+
+@given(
+    total=st.integers(min_value=0, max_value=5000),
+    weights=st.lists(st.sampled_from(["0.25", "0.5", "0.75", "1.0", "1.5"]), min_size=1, max_size=30),
+)
+@hypothesis_settings(max_examples=200, deadline=None)
+def test_apportion_is_exact_and_within_one_of_the_fair_share(total, weights):
+    ws = [Decimal(w) for w in weights]
+    shares = apportion(total, ws)
+    assert sum(shares) == total
+    for share, w in zip(shares, ws, strict=True):
+        fair = Decimal(total) * w / sum(ws)
+        assert fair - 1 < share < fair + 1
