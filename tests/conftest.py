@@ -13,6 +13,12 @@ from tests.factories import CallerFactory, SeasonFactory, TeamFactory, UserFacto
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Factory users hash a password each; the slow default hasher would dominate the suite."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def season(db):
     return SeasonFactory()
