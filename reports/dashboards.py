@@ -105,7 +105,7 @@ def drill_url(**params: Any) -> str:
 @dataclass(frozen=True)
 class Column:
     label: str
-    kind: str = "text"  # text | int | rate | decimal | date | datetime
+    kind: str = "text"  # text | note (long text) | int | rate | decimal | date | datetime
 
 
 @dataclass
@@ -416,7 +416,7 @@ def _team_tables(
             Column(_("报到率"), "rate"),
             Column(_("基本标准"), "rate"),
             Column(_("目标标准"), "rate"),
-            Column(_("电话补贴档位（估算）")),
+            Column(_("电话补贴档位（估算）"), "note"),
         ],
     )
     for m in [*members, total]:
@@ -1247,7 +1247,7 @@ CANDIDATE_COLUMNS = [
     Column(_("最后联系"), "datetime"),
     Column(_("缴费日期"), "date"),
     Column(_("报到日期"), "date"),
-    Column(_("原因/备注")),
+    Column(_("原因/备注"), "note"),
 ]
 
 

@@ -14,7 +14,7 @@ register = template.Library()
 @register.filter
 def cell(value, kind: str = "text") -> str:
     if value is None or value == "":
-        return "—" if kind != "text" else ""
+        return "" if kind in ("text", "note") else "—"
     if kind == "rate":
         return f"{(Decimal(value) * 100).quantize(Decimal('0.01'))}%"
     if isinstance(value, dt.datetime):

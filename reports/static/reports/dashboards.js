@@ -24,7 +24,7 @@
         var meta = chart.getDatasetMeta(i);
         if (meta.hidden) return;
         var isLine = (ds.type || chart.config.type) === "line";
-        if (isLine && ds.constant) return;  // target lines: the legend names them
+        if (ds.target) return;  // targets: named in the legend, their values in the tables beside
         meta.data.forEach(function (el, j) {
           var v = ds.data[j];
           if (v === null || v === undefined || (opts.stacked && v === 0)) return;
@@ -61,6 +61,7 @@
         type: ds.type || spec.type,
         data: ds.data,
         constant: constant,
+        target: target,
         showLine: !target || constant,
         backgroundColor: color,
         borderColor: color,
@@ -77,7 +78,7 @@
     var valueAxis = {
       beginAtZero: true,
       stacked: spec.stacked,
-      ticks: { callback: function (v) { return spec.percent ? v + "%" : v; } }
+      ticks: { precision: spec.percent ? undefined : 0, callback: function (v) { return spec.percent ? v + "%" : v; } }
     };
     if (spec.percent) valueAxis.suggestedMax = 100;
     var categoryAxis = { stacked: spec.stacked };
