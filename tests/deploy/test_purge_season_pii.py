@@ -83,6 +83,19 @@ def seasons(db, media):
         original_name="call.mp3",
     )
     attachment.file.save("call.mp3", ContentFile(b"MP3"), save=True)
+    # a screenshot the retention job already moved to the recordings archive
+    (media / "var" / "archive" / "recordings").mkdir(parents=True)
+    (media / "var" / "archive" / "recordings" / "old.png").write_bytes(b"PNG")
+    ContactAttachment.objects.create(
+        contact_log=contact,
+        kind=AttachmentKind.IMAGE,
+        content_type="image/png",
+        size=3,
+        original_name="微信截图.png",
+        file="recordings/old.png",
+        archived=True,
+        archive_path="recordings/old.png",
+    )
     return old, new
 
 
@@ -99,7 +112,7 @@ def read_csv(zf: zipfile.ZipFile, name: str) -> list[dict]:
 def test_purge_archives_then_anonymises(seasons, media, django_capture_on_commit_callbacks):
     old, new = seasons
     material = WithdrawalMaterial.objects.get()
-    attachment = ContactAttachment.objects.get()
+    attachment, screenshot = ContactAttachment.objects.order_by("id")
     files = [material.file.name, attachment.file.name]
     assert all(default_storage.exists(f) for f in files)
     before = (
@@ -112,7 +125,7 @@ def test_purge_archives_then_anonymises(seasons, media, django_capture_on_commit
         output = run("--season", "2023", "--yes")
 
     assert "candidates 2，phones 3，contacts 2，prospect_reports 1" in output
-    assert "materials 1，attachments 1" in output
+    assert "materials 1，attachments 2" in output
     [archive] = (Path(media) / "var" / "pii-archive").glob("season-2023-pii-*.zip")
     assert str(archive) in output
     assert archive.stat().st_mode & 0o777 == 0o600
@@ -133,7 +146,12 @@ def test_purge_archives_then_anonymises(seasons, media, django_capture_on_commit
         assert read_csv(zf, "strike_cases.csv")[0]["note"] == "空号三天"
         assert zf.read(f"files/materials/{material.pk}-{Path(files[0]).name}") == b"JPEG"
         assert zf.read(f"files/attachments/{attachment.pk}-{Path(files[1]).name}") == b"MP3"
-        assert {f["original_name"] for f in read_csv(zf, "files.csv")} == {"张三身份证.jpg", "call.mp3"}
+        assert zf.read(f"files/attachments/{screenshot.pk}-old.png") == b"PNG"
+        assert {f["original_name"] for f in read_csv(zf, "files.csv")} == {
+            "张三身份证.jpg",
+            "call.mp3",
+            "微信截图.png",
+        }
         manifest = json.loads(zf.read("manifest.json"))
         assert manifest["season"] == 2023
         assert manifest["counts"]["candidates"] == 2
@@ -168,6 +186,9 @@ def test_purge_archives_then_anonymises(seasons, media, django_capture_on_commit
     assert (material.file.name, material.original_name) == ("", "")
     assert (attachment.file.name, attachment.original_name) == ("", "")
     assert not any(default_storage.exists(f) for f in files)
+    assert not (media / "var" / "archive" / "recordings" / "old.png").exists()
+    screenshot.refresh_from_db()
+    assert (screenshot.file.name, screenshot.archive_path) == ("", "")
 
     # the other season is untouched
     kept = Candidate.objects.get(season=new)

@@ -63,6 +63,14 @@ def season_pii_purge(
     from callbacks.casework_models import StrikeCase, WithdrawalMaterial, WithdrawalRequest
     from callbacks.models import ContactLog, ProspectReport
     from supervision.models import ContactAttachment
+    from supervision.services import archive_root
+
+    def archived(archive_path: str) -> Path | None:
+        """An archived recording's file (archive paths are relative to the archive root)."""
+        if not archive_path:
+            return None
+        path = Path(archive_path)
+        return path if path.is_absolute() else archive_root() / path
 
     season = Season.objects.filter(year=year).first()
     if season is None:
@@ -105,8 +113,9 @@ def season_pii_purge(
         if name and default_storage.exists(name):
             with default_storage.open(name, "rb") as fh:
                 return fh.read()
-        if archive_path and Path(archive_path).is_file():
-            return Path(archive_path).read_bytes()
+        old = archived(archive_path)
+        if old is not None and old.is_file():
+            return old.read_bytes()
         return None
 
     archive: Path | None = None
@@ -191,8 +200,9 @@ def season_pii_purge(
             for name, archive_path in doomed:
                 if name and default_storage.exists(name):
                     default_storage.delete(name)
-                if archive_path and Path(archive_path).is_file():
-                    Path(archive_path).unlink()
+                old = archived(archive_path)
+                if old is not None and old.is_file():
+                    old.unlink()
 
         transaction.on_commit(delete_files)
     return counts, archive
