@@ -30,6 +30,7 @@ pytestmark = pytest.mark.sqlite
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.VAR_DIR = tmp_path / "var"
+    settings.RECORDING_ARCHIVE_ROOT = tmp_path / "var" / "archive"
     return tmp_path
 
 
