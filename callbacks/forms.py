@@ -86,7 +86,8 @@ class FollowupForm(forms.Form):
 class ContactLogForm(forms.Form):
     """One contact, filled in a few seconds: the defaults are a phone call just now."""
 
-    contacted_at = _datetime_field(_("回访时间"), required=True)
+    # Blank means "now" (the moment of saving), so a page left open does not log a stale time.
+    contacted_at = _datetime_field(_("回访时间（留空为现在）"), required=False)
     channel = forms.ChoiceField(label=_("途径"), choices=Channel.choices, initial=Channel.PHONE)
     phone_number = forms.ChoiceField(label=_("拨打号码"), required=False)
     outcome = forms.ChoiceField(label=_("结果"), choices=Outcome.choices, initial=Outcome.CONNECTED)
@@ -110,8 +111,6 @@ class ContactLogForm(forms.Form):
     FIELD_FOR_ERROR = {"duration": "duration_minutes", "new_phones": "new_phone_1"}
 
     def __init__(self, *args, candidate: Candidate, phone_choices: list[tuple[str, str]], **kwargs):
-        kwargs.setdefault("initial", {})
-        kwargs["initial"].setdefault("contacted_at", timezone.localtime().strftime(DATETIME_LOCAL))
         super().__init__(*args, **kwargs)
         self.candidate = candidate
         self.fields["phone_number"].choices = [("", _("（其他 / 非电话）")), *phone_choices]
@@ -132,6 +131,8 @@ class ContactLogForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if "contacted_at" not in self.errors and not data.get("contacted_at"):
+            data["contacted_at"] = timezone.now()
         # Run the service's checks on whatever parsed, so that every error shows at once.
         try:
             contact_validate(

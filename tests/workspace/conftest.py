@@ -37,3 +37,9 @@ def theirs(outsider, sichuan):
     return AssignmentFactory(
         caller=outsider, candidate=CandidateFactory(season=outsider.season, province=sichuan)
     ).candidate
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    """The office works in Chinese: the browser asks for zh-CN (LocaleMiddleware follows it)."""
+    return {**browser_context_args, "locale": "zh-CN"}

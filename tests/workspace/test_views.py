@@ -429,3 +429,10 @@ def test_log_contact_can_book_the_next_call_and_the_panel_shows_it(as_caller, mi
     )
     assert f'id="next-call">{later:%Y-%m-%d %H:%M}<' in response.content.decode()
     assert Assignment.objects.get(candidate=mine).next_call_at == later
+
+
+def test_blank_contact_time_means_now(as_caller, mine):
+    before = timezone.now()
+    as_caller.post(reverse("callbacks:contact_create", args=[mine.pk]), contact_post(contacted_at=""))
+    log = ContactLog.objects.get()
+    assert before <= log.contacted_at <= timezone.now()
