@@ -52,15 +52,12 @@ def team_ids_for(*, user: AbstractBaseUser, season: Season) -> set[int]:
     caller = caller_for(user=user, season=season)
     if caller is None:
         return set()
-    cache = user.__dict__.setdefault("_team_ids_cache", {})
-    if season.pk not in cache:
-        cache[season.pk] = frozenset(
-            Team.objects.filter(season=season)
-            .filter(Q(leader=caller) | Q(supervisors=caller))
-            .values_list("id", flat=True)
-            .distinct()
-        )
-    return set(cache[season.pk])
+    return set(
+        Team.objects.filter(season=season)
+        .filter(Q(leader=caller) | Q(supervisors=caller))
+        .values_list("id", flat=True)
+        .distinct()
+    )
 
 
 def candidates_for(*, user: AbstractBaseUser, season: Season) -> QuerySet[Candidate]:
