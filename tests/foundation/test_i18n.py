@@ -239,7 +239,13 @@ TEMPLATIZED_CALL = re.compile(
 
 def _source_files(suffix: str):
     for root, dirs, files in os.walk(settings.BASE_DIR):
-        dirs[:] = [d for d in dirs if d not in IGNORED_DIRS and not d.startswith((".", "~"))]
+        dirs[:] = [
+            d
+            for d in dirs
+            if d not in IGNORED_DIRS
+            and not d.startswith((".", "~"))
+            and not (Path(root) / d / "pyvenv.cfg").exists()  # any virtualenv, whatever its name
+        ]
         for name in files:
             if name.endswith(suffix):
                 yield Path(root) / name
