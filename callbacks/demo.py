@@ -52,7 +52,7 @@ from callbacks.choices import (
     RiskSignal,
     TeamKind,
 )
-from callbacks.models import Assignment, Attendance, Caller, ContactLog, Team
+from callbacks.models import Assignment, Attendance, Caller, ContactLog, ProspectReport, Team
 
 # The same password for every demo user; readable, and it passes the configured validators.
 DEMO_PASSWORD = "huifang-demo-2023"
@@ -376,6 +376,10 @@ def _schools(spec: ProvinceSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(general), tuple(vocational)
 
 
+ID_SPACE = 25 * 730 * 500  # districts × birthdays × sequence numbers of one sex
+ID_SCRAMBLE = 5_555_557  # coprime with ID_SPACE: index → key is a bijection
+
+
 def id_check_digit(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of a mainland resident ID number."""
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -558,6 +562,7 @@ class _Plan:
     payments: list[tuple[dt.date, Decimal]] = field(default_factory=list)
     registered_on: dt.date | None = None
     withdrawn_on: dt.date | None = None
+    report: dict | None = None  # 报备 by the caller during the preference-filling stage
 
 
 class _Row(dict):
@@ -672,7 +677,6 @@ class _Generator:
         self.summary = DemoSummary(year=options.year)
         self.password_hash = make_password(DEMO_PASSWORD)
         self.schools = {p.name: _schools(p) for p in PROVINCES}
-        self._phone_seq = 0
 
     # -- small random helpers -----------------------------------------------------------------
 
@@ -810,20 +814,23 @@ class _Generator:
         # Users are global, callers per season: reuse a user who already exists under that 工号.
         usernames = [p.staff_no for p in people]
         existing = _lookup_ids(User, "username", usernames)
-        User.objects.bulk_create(
+        _insert_rows(
+            User,
             [
-                User(username=p.staff_no, first_name=p.name, password=self.password_hash)
+                {"username": p.staff_no, "first_name": p.name, "password": self.password_hash}
                 for p in people
                 if p.staff_no not in existing
             ],
-            batch_size=o.batch_size,
         )
         user_ids = _lookup_ids(User, "username", usernames)
+        memberships = [
+            {"user_id": user_ids[p.staff_no], "group_id": groups[r].id} for p in people for r in p.roles
+        ]
         through = User.groups.through
+        reused = set(existing.values())
+        _insert_rows(through, [m for m in memberships if m["user_id"] not in reused])
         through.objects.bulk_create(
-            [through(user_id=user_ids[p.staff_no], group_id=groups[r].id) for p in people for r in p.roles],
-            batch_size=o.batch_size,
-            ignore_conflicts=True,
+            [through(**m) for m in memberships if m["user_id"] in reused], ignore_conflicts=True
         )
         regular = Team.objects.bulk_create(
             [Team(season=season, name=team_name(i + 1), kind=TeamKind.REGULAR) for i in range(o.team_count)]
@@ -839,29 +846,29 @@ class _Generator:
                 return strike
             return regular[p.team_index]
 
-        Caller.objects.bulk_create(
+        _insert_rows(
+            Caller,
             [
-                Caller(
-                    season=season,
-                    user_id=user_ids[p.staff_no],
-                    staff_no=p.staff_no,
-                    name=p.name,
-                    kind=p.kind,
-                    department=p.department,
-                    phone=p.phone,
-                    team=team_of(p),
-                    is_supervisor=p.is_supervisor,
-                    is_strike=p.is_strike,
-                    qualification_status=QualificationStatus.QUALIFIED
+                {
+                    "season_id": season.id,
+                    "user_id": user_ids[p.staff_no],
+                    "staff_no": p.staff_no,
+                    "name": p.name,
+                    "kind": p.kind,
+                    "department": p.department,
+                    "phone": p.phone,
+                    "team_id": team_of(p).id,
+                    "is_supervisor": p.is_supervisor,
+                    "is_strike": p.is_strike,
+                    "qualification_status": QualificationStatus.QUALIFIED
                     if p.qualified
                     else QualificationStatus.PENDING,
-                    prev_undergrad_rate=p.prev_undergrad_rate,
-                    prev_junior_rate=p.prev_junior_rate,
-                    prev_excellent=p.prev_excellent,
-                )
+                    "prev_undergrad_rate": p.prev_undergrad_rate,
+                    "prev_junior_rate": p.prev_junior_rate,
+                    "prev_excellent": p.prev_excellent,
+                }
                 for p in people
             ],
-            batch_size=o.batch_size,
         )
         callers = {c.staff_no: c for c in Caller.objects.filter(season=season)}
         ordered = [callers[p.staff_no] for p in people]
@@ -957,10 +964,13 @@ class _Generator:
         # skewed: the big schools of a province send many candidates (classmates exist)
         school = pool[min(len(pool) - 1, int(rng.expovariate(4 / len(pool))))]
         female = rng.random() < 0.52
-        birth = dt.date(year - 19, 9, 1) + dt.timedelta(days=rng.randrange(730))
-        area = f"{spec.code}{city_index + 1:02d}{rng.randint(1, 25):02d}"
-        seq = rng.randrange(0, 999, 2) + (0 if female else 1)
-        first17 = f"{area}{birth:%Y%m%d}{seq:03d}"
+        # district, birthday and sequence number come from a scramble of the index, so that ID
+        # numbers are unique in a season however many candidates there are (up to 9,125,000)
+        key = index * ID_SCRAMBLE % ID_SPACE
+        district, rest = key % 25, key // 25
+        birth = dt.date(year - 19, 9, 1) + dt.timedelta(days=rest % 730)
+        seq = (rest // 730) * 2 + (0 if female else 1)  # odd for men
+        first17 = f"{spec.code}{city_index + 1:02d}{district + 1:02d}{birth:%Y%m%d}{seq:03d}"
         if rng.random() < 0.35:
             village = f"{rng.choice(VILLAGES)}村{rng.randint(1, 12)}组"
             address = f"{spec.full_name}{stem}{kind}{rng.choice(TOWNS)}{village}"
@@ -1103,6 +1113,13 @@ class _Generator:
             assign_day = (
                 filed + dt.timedelta(days=rng.randint(2, 6)) if source == AssignmentSource.POOL else filed
             )
+            if source == AssignmentSource.REPORT:  # reported while helping with 志愿填报, late June
+                reported = start - dt.timedelta(days=rng.randint(8, 20))
+                plan.report = {
+                    "caller_id": info.id,
+                    "created_at": self.moment(reported),
+                    "note": "志愿填报咨询",
+                }
         assign_day = min(assign_day, end)
         last_contact = None
         if status == CallbackStatus.WITHDRAWN:
@@ -1341,9 +1358,16 @@ class _Generator:
             scope={"season_id": season.id},
         )
         phones, assignments, contacts, payments, registrations, withdrawals = [], [], [], [], [], []
+        reports = []
         for p in plans:
             exam = p.candidate["exam_number"]
             cid = ids[exam]
+            if p.report:
+                c = p.candidate
+                reports.append(
+                    {"season_id": season.id, "name": c.name, "exam_number": exam, "id_number": c.id_number}
+                    | p.report
+                )
             phones += [
                 {"candidate_id": cid, "number": n, "owner": o, "note": note} for n, o, note in p.phones
             ]
@@ -1381,6 +1405,7 @@ class _Generator:
             ("payments", PaymentRecord, payments),
             ("registrations", RegistrationRecord, registrations),
             ("withdrawals", WithdrawalRecord, withdrawals),
+            ("prospect_reports", ProspectReport, reports),
         ):
             _insert_rows(model, rows)
             self.summary.add(prefix + key, len(rows))

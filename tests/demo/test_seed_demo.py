@@ -26,7 +26,7 @@ from admissions.models import (
     WithdrawalRecord,
 )
 from callback_office.roles import Role, roles_of
-from callbacks.choices import Intent, Outcome, QualificationStatus, TeamKind
+from callbacks.choices import AssignmentSource, Intent, Outcome, QualificationStatus, TeamKind
 from callbacks.demo import (
     DEMO_PASSWORD,
     OFFICE_USERNAME,
@@ -37,7 +37,7 @@ from callbacks.demo import (
     demo_season_generate,
     id_check_digit,
 )
-from callbacks.models import Assignment, Attendance, Caller, ContactLog, Team
+from callbacks.models import Assignment, Attendance, Caller, ContactLog, ProspectReport, Team
 from tests.demo import seeders
 from tests.demo.conftest import SMALL
 
@@ -107,6 +107,7 @@ def test_candidates_look_real(season):
         assert c.id_number[17] == id_check_digit(c.id_number[:17])
         assert len(c.exam_number) == 14 and c.exam_number.startswith("23")
         assert c.name and c.high_school and c.major and c.batch and c.address and c.preference_order
+    assert candidates.values("id_number").distinct().count() == 300
     # classmates: some high schools send several candidates
     assert candidates.values("high_school").annotate(n=Count("id")).filter(n__gte=3).exists()
     counts = list(candidates.annotate(n=Count("phones")).values_list("n", flat=True))
@@ -127,6 +128,17 @@ def test_every_candidate_has_one_active_assignment_unless_in_the_pool(season):
     assert not assignments.exclude(caller__season=season).exists()
     first, last = assignments.aggregate(a=Min("assigned_at"), b=Max("assigned_at")).values()
     assert first.date() >= season.admission_start and last.date() <= season.admission_end
+
+
+def test_reported_candidates_have_the_reporting_callers_report(season):
+    reported = Assignment.objects.filter(candidate__season=season, source=AssignmentSource.REPORT)
+    assert reported.exists()
+    reports = {r.exam_number: r for r in ProspectReport.objects.filter(season=season)}
+    assert len(reports) == reported.count()
+    for assignment in reported.select_related("candidate"):
+        report = reports[assignment.candidate.exam_number]
+        assert (report.caller_id, report.id_number) == (assignment.caller_id, assignment.candidate.id_number)
+        assert report.created_at < assignment.assigned_at
 
 
 def test_contact_summaries_equal_the_log(season):
