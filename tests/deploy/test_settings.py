@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -273,3 +274,38 @@ def test_health_is_503_when_the_database_is_down(client, db, monkeypatch):
     assert response.status_code == 503
     assert response.json()["database"] == "down"
     assert response.json()["status"] == "down"
+
+
+@pytest.mark.sqlite
+def test_gunicorn_config_reads_the_environment(monkeypatch):
+    import runpy
+
+    monkeypatch.setenv("GUNICORN_WORKERS", "7")
+    monkeypatch.setenv("GUNICORN_BIND", "0.0.0.0:9000")
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    config = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    assert (config["workers"], config["bind"], config["worker_class"]) == (7, "0.0.0.0:9000", "sync")
+    assert config["preload_app"] is True
+    assert config["wsgi_app"] == "callback_office.wsgi:application"
+    # the JSON access-log format is a valid JSON object once gunicorn fills in the atoms
+    filled = re.sub(r"%\([^)]*\)s", "x", config["access_log_format"])
+    assert set(json.loads(filled)) >= {"time", "method", "path", "status", "duration_us", "request_id"}
+
+    monkeypatch.setenv("GUNICORN_THREADS", "4")
+    monkeypatch.delenv("LOG_FORMAT")
+    config = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    assert config["worker_class"] == "gthread"
+    assert config["access_log_format"].startswith("%({x-forwarded-for}i)s")
+
+
+@pytest.mark.sqlite
+def test_gunicorn_accepts_the_config():
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--check-config", "-c", "deploy/gunicorn.conf.py"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "callback_office.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
