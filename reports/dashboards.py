@@ -35,6 +35,7 @@ from django.db.models.functions import TruncWeek
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from admissions.choices import CallbackStatus, Level
 from admissions.models import Candidate, Season
@@ -64,8 +65,8 @@ TENTH = Decimal("0.1")
 MIN_CONTACTS = Decimal(4)
 MIN_MINUTES = Decimal(20)
 REACHED_EXCLUDED = (CallbackStatus.UNCONTACTED, CallbackStatus.UNREACHABLE)
-STATUS_LABELS = {s.value: str(s.label) for s in CallbackStatus}
-LEVEL_LABELS = {lv.value: str(lv.label) for lv in Level}
+STATUS_LABELS = {s.value: s.label for s in CallbackStatus}
+LEVEL_LABELS = {lv.value: lv.label for lv in Level}
 DRILL_MAX_ROWS = 500
 
 
@@ -187,7 +188,7 @@ class TierEstimate:
 
     @property
     def level_label(self) -> str:
-        return LEVEL_LABELS[self.level]
+        return str(LEVEL_LABELS[self.level])
 
     def describe(self) -> str:
         tier = self.tier or _("未达最低档")
@@ -571,20 +572,52 @@ def _candidate_counts(prefix: str = "") -> dict[str, Any]:
     }
 
 
-def season_funnel(*, season: Season) -> tuple[Funnel, dict[str, dict[str, int]]]:
-    """The season's funnel and per-level counts, in one grouped query."""
+COUNT_KEYS = ("n", "reached", "confirmed", "withdrawn", "paid", "enrolled")
+
+
+def _zero() -> dict[str, int]:
+    return dict.fromkeys(COUNT_KEYS, 0)
+
+
+def season_counts(*, season: Season) -> tuple[Funnel, dict[str, dict[str, int]], list[dict[str, Any]]]:
+    """The season's funnel, per-level and per-province counts, from one grouped query (one pass
+    over the season's candidates)."""
     funnel = Funnel()
-    levels: dict[str, dict[str, int]] = {}
+    levels: dict[str, dict[str, int]] = defaultdict(_zero)
+    provinces: dict[tuple[str, bool], dict[str, Any]] = {}
     for r in (
-        Candidate.objects.filter(season=season).values("level").annotate(**_candidate_counts()).order_by()
+        Candidate.objects.filter(season=season)
+        .values("level", "province__province", "province__withdrawable")
+        .annotate(**_candidate_counts())
+        .order_by()
     ):
-        levels[r["level"]] = r
+        key = (r["province__province"], r["province__withdrawable"])
+        prov = provinces.setdefault(
+            key, {"province__province": key[0], "province__withdrawable": key[1], **_zero()}
+        )
+        for k in COUNT_KEYS:
+            levels[r["level"]][k] += r[k]
+            prov[k] += r[k]
         funnel.filed += r["n"]
         funnel.reached += r["reached"]
         funnel.confirmed += r["confirmed"]
         funnel.paid += r["paid"]
         funnel.enrolled += r["enrolled"]
-    return funnel, levels
+    return funnel, dict(levels), [provinces[k] for k in sorted(provinces)]
+
+
+def season_funnel(*, season: Season) -> Funnel:
+    """The funnel alone, grouped by level only (the previous season's comparison)."""
+    funnel = Funnel()
+    for r in (
+        Candidate.objects.filter(season=season).values("level").annotate(**_candidate_counts()).order_by()
+    ):
+        funnel.filed += r["n"]
+        funnel.reached += r["reached"]
+        funnel.confirmed += r["confirmed"]
+        funnel.paid += r["paid"]
+        funnel.enrolled += r["enrolled"]
+    return funnel
 
 
 def previous_season(season: Season) -> Season | None:
@@ -610,9 +643,9 @@ class OfficeDashboard:
 def office_dashboard(*, season: Season, today: dt.date | None = None) -> OfficeDashboard:
     """The whole season: about a dozen grouped queries, whatever the size."""
     today = today or timezone.localdate()
-    funnel, by_level = season_funnel(season=season)
+    funnel, by_level, provinces = season_counts(season=season)
     prev = previous_season(season)
-    prev_funnel = season_funnel(season=prev)[0] if prev else None
+    prev_funnel = season_funnel(season=prev) if prev else None
     stage = season.payment_stage(today)
     admitted_all = sum(r["n"] - r["withdrawn"] for r in by_level.values())
     payment_rate = rate(funnel.paid, admitted_all)
@@ -670,12 +703,6 @@ def office_dashboard(*, season: Season, today: dt.date | None = None) -> OfficeD
     for (_sup, team_id), n in audited_record_counts(season=season).items():
         audited_by_team[team_id] += n
 
-    provinces = list(
-        Candidate.objects.filter(season=season)
-        .values("province__province", "province__withdrawable")
-        .annotate(**_candidate_counts())
-        .order_by("province__province")
-    )
     withdrawals = dict(
         WithdrawalRequest.objects.filter(candidate__season=season)
         .values("status")
@@ -1107,16 +1134,16 @@ STAGES = {
     "withdrawn": withdrawn_q(),
 }
 STAGE_LABELS = {
-    "all": _("全部"),
-    "contacted": _("已联系"),
-    "uncontacted": _("未联系"),
-    "reached": _("联系上"),
-    "confirmed": _("确认就读"),
-    "paid": _("已缴费"),
-    "enrolled": _("已报到"),
-    "noshow": _("录取未报到"),
-    "withdrawn": _("已退档"),
-    "overdue": _("逾期跟进"),
+    "all": gettext_lazy("全部"),
+    "contacted": gettext_lazy("已联系"),
+    "uncontacted": gettext_lazy("未联系"),
+    "reached": gettext_lazy("联系上"),
+    "confirmed": gettext_lazy("确认就读"),
+    "paid": gettext_lazy("已缴费"),
+    "enrolled": gettext_lazy("已报到"),
+    "noshow": gettext_lazy("录取未报到"),
+    "withdrawn": gettext_lazy("已退档"),
+    "overdue": gettext_lazy("逾期跟进"),
 }
 
 
@@ -1145,9 +1172,9 @@ class DrillFilters:
     def describe(self) -> str:
         parts = [str(STAGE_LABELS[self.stage])]
         if self.level:
-            parts.append(LEVEL_LABELS[self.level])
+            parts.append(str(LEVEL_LABELS[self.level]))
         if self.status:
-            parts.append(STATUS_LABELS[self.status])
+            parts.append(str(STATUS_LABELS[self.status]))
         if self.province:
             parts.append(self.province)
         return " · ".join(parts)
@@ -1233,21 +1260,21 @@ def drilldown(
 
 
 CANDIDATE_COLUMNS = [
-    Column(_("考生号")),
-    Column(_("姓名")),
-    Column(_("身份证号")),
-    Column(_("省份")),
-    Column(_("层次")),
-    Column(_("批次")),
-    Column(_("专业")),
-    Column(_("回访状态")),
-    Column(_("回访员")),
-    Column(_("小组")),
-    Column(_("回访次数"), "int"),
-    Column(_("最后联系"), "datetime"),
-    Column(_("缴费日期"), "date"),
-    Column(_("报到日期"), "date"),
-    Column(_("原因/备注"), "note"),
+    Column(gettext_lazy("考生号")),
+    Column(gettext_lazy("姓名")),
+    Column(gettext_lazy("身份证号")),
+    Column(gettext_lazy("省份")),
+    Column(gettext_lazy("层次")),
+    Column(gettext_lazy("批次")),
+    Column(gettext_lazy("专业")),
+    Column(gettext_lazy("回访状态")),
+    Column(gettext_lazy("回访员")),
+    Column(gettext_lazy("小组")),
+    Column(gettext_lazy("回访次数"), "int"),
+    Column(gettext_lazy("最后联系"), "datetime"),
+    Column(gettext_lazy("缴费日期"), "date"),
+    Column(gettext_lazy("报到日期"), "date"),
+    Column(gettext_lazy("原因/备注"), "note"),
 ]
 
 
@@ -1270,10 +1297,10 @@ def candidate_table(
                 c.name,
                 _masked(c, full),
                 c.province.province,
-                LEVEL_LABELS.get(c.level, c.level),
+                str(LEVEL_LABELS.get(c.level, c.level)),
                 c.batch,
                 c.major,
-                STATUS_LABELS.get(c.status, c.status),
+                str(STATUS_LABELS.get(c.status, c.status)),
                 c.caller_name or "",
                 c.team_name or "",
                 c.contact_count,

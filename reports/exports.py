@@ -38,8 +38,8 @@ def write_tables(tables: Sequence[Table]) -> tuple[bytes, int]:
     rows = 0
     for t in tables:
         percent = [i for i, c in enumerate(t.columns) if c.kind == "rate"]
-        title = SHEET_FORBIDDEN.sub(" ", t.title)[:31]
-        sheet = SheetWriter(wb, title, [c.label for c in t.columns], percent_columns=percent)
+        title = SHEET_FORBIDDEN.sub(" ", str(t.title))[:31]
+        sheet = SheetWriter(wb, title, [str(c.label) for c in t.columns], percent_columns=percent)
         for row in t.rows:
             sheet.append([_excel_value(v, c.kind) for v, c in zip(row, t.columns, strict=True)])
             rows += 1

@@ -15,3 +15,9 @@ def fast_password_hashing(settings):
 @pytest.fixture
 def built(db):
     return build_season()
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """The office works in Chinese (the English catalogue would translate the menu)."""
+    return {**browser_context_args, "locale": "zh-CN"}

@@ -279,7 +279,7 @@ def _selector(kind: str, built, user):
 
 
 @pytest.mark.parametrize(
-    ("kind", "limit"), [("team", 8), ("office", 12), ("supervisor", 7), ("provinces", 3)]
+    ("kind", "limit"), [("team", 8), ("office", 11), ("supervisor", 7), ("provinces", 3)]
 )
 def test_constant_queries_for_2_and_6_teams(kind, limit, django_assert_max_num_queries):
     counts = []
@@ -295,7 +295,7 @@ def test_constant_queries_for_2_and_6_teams(kind, limit, django_assert_max_num_q
 # page: (url, queries including session, user, roles and menu)
 PAGES = {
     "team": ("/reports/dashboards/team/?season={year}", 11),
-    "office": ("/reports/dashboards/office/?season={year}", 16),
+    "office": ("/reports/dashboards/office/?season={year}", 15),
     "supervisor": ("/reports/dashboards/supervision/?season={year}", 10),
     "provinces": ("/reports/provinces/?season={year}", 7),
     "drilldown": ("/reports/dashboards/candidates/?season={year}&stage=noshow", 7),
