@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from reports.models import ProgressSnapshot, WeeklyReport
+from reports.models import ExportLog, ProgressSnapshot, WeeklyReport
 
 
 @admin.register(ProgressSnapshot)
@@ -25,3 +25,18 @@ class WeeklyReportAdmin(admin.ModelAdmin):
     list_display = ["week_start", "team", "season", "generated_at"]
     list_filter = ["season", "week_start"]
     exclude = ["html"]
+
+
+@admin.register(ExportLog)
+class ExportLogAdmin(admin.ModelAdmin):
+    """Read-only: the log is evidence of who exported personal data."""
+
+    list_display = ["created_at", "user", "what", "personal_data", "row_count", "season"]
+    list_filter = ["season", "personal_data"]
+    readonly_fields = ["season", "user", "created_at", "what", "personal_data", "row_count", "filters"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
