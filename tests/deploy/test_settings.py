@@ -309,3 +309,20 @@ def test_gunicorn_accepts_the_config():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.sqlite
+def test_log_format_json_makes_every_log_line_json():
+    code = (
+        "import logging;"
+        "logging.getLogger('callbacks.services').warning('领取 %s 名', 5, extra={'caller_id': 3})"
+    )
+    result = manage("shell", "-v", "0", "-c", code, LOG_FORMAT="json")
+    assert result.returncode == 0, result.stderr
+    [line] = [json.loads(x) for x in result.stderr.splitlines() if x.startswith("{")]
+    assert (line["logger"], line["level"], line["message"], line["caller_id"]) == (
+        "callbacks.services",
+        "WARNING",
+        "领取 5 名",
+        3,
+    )
