@@ -162,6 +162,8 @@ if PRODUCTION:
         }
     }
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Load balancers probe the web processes over plain HTTP: no HTTPS redirect for the health check.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 

@@ -326,3 +326,12 @@ def test_log_format_json_makes_every_log_line_json():
         "领取 5 名",
         3,
     )
+
+
+@pytest.mark.sqlite
+def test_health_is_not_redirected_to_https(client, db, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/accounts/login/")
+    assert response.status_code == 301
+    assert response["Location"] == "https://testserver/accounts/login/"
