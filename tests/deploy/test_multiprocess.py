@@ -233,7 +233,7 @@ def test_two_web_processes_and_two_workers_stay_consistent(tmp_path):
             _flow(stack, db)
         finally:
             stack.stop()
-    assert time.monotonic() - started < 120
+    assert time.monotonic() - started < 180  # ~50 s on a quiet 2-core machine
 
 
 def _flow(stack: Stack, db: dict) -> None:
