@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -96,11 +96,19 @@ def _reporter_subquery():
 
 
 def _assign(pairs: Iterable[tuple[int, int, str]]) -> list[Assignment]:
-    """Create active assignments (candidate id, caller id, source) and take them out of the pool."""
+    """Create active assignments (candidate id, caller id, source) and take them out of the pool.
+
+    The partial unique constraint is the backstop: if a candidate got an active assignment by
+    another path meanwhile, nothing is created and the caller is asked to try again.
+    """
     rows = [Assignment(candidate_id=cid, caller_id=kid, source=src) for cid, kid, src in pairs]
     if not rows:
         return []
-    created = Assignment.objects.bulk_create(rows)
+    try:
+        with transaction.atomic():
+            created = Assignment.objects.bulk_create(rows)
+    except IntegrityError as exc:
+        raise ValidationError(_("有考生刚刚被分配给别人，请重试。")) from exc
     Candidate.objects.filter(id__in=[r.candidate_id for r in rows]).update(
         in_pool=False, updated_at=timezone.now()
     )
@@ -292,19 +300,26 @@ def prospect_report_create(
             if other.caller_id == caller.pk:
                 raise ValidationError({"exam_number": _("你已报备过该考生。")})
             raise ValidationError({"exam_number": _("该考生已由其他回访员报备（谁报备谁回访）。")})
-        report = ProspectReport.objects.create(
-            season=caller.season,
-            caller=caller,
-            exam_number=exam_number,
-            id_number=id_number,
-            name=name,
-            note=note,
-        )
+        try:
+            with transaction.atomic():
+                report = ProspectReport.objects.create(
+                    season=caller.season,
+                    caller=caller,
+                    exam_number=exam_number,
+                    id_number=id_number,
+                    name=name,
+                    note=note,
+                )
+        except IntegrityError as exc:  # another caller reported the same prospect a moment ago
+            raise ValidationError({"exam_number": _("该考生已由其他回访员报备（谁报备谁回访）。")}) from exc
         if caller.qualified:
             match = Q(exam_number=exam_number) if exam_number else Q()
             if id_number:
                 match = (match | Q(id_number=id_number)) if exam_number else Q(id_number=id_number)
-            ids = list(_pool(caller.season).filter(match).values_list("id", flat=True)[:1])
+            waiting = _pool(caller.season).filter(match)
+            if _uses_row_locks():
+                waiting = waiting.select_for_update(skip_locked=True, of=("self",))
+            ids = list(waiting.values_list("id", flat=True)[:1])
             _assign((cid, caller.pk, AssignmentSource.REPORT) for cid in ids)
     return report
 

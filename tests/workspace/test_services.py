@@ -429,3 +429,20 @@ def test_apportion_is_exact_and_within_one_of_the_fair_share(total, weights):
     for share, w in zip(shares, ws, strict=True):
         fair = Decimal(total) * w / sum(ws)
         assert fair - 1 < share < fair + 1
+
+
+def test_the_unique_constraint_backstop_becomes_a_chinese_error(caller, outsider, season, monkeypatch):
+    """If the pool query ever let an assigned candidate through, the claim fails as a whole."""
+    from callbacks import services
+
+    taken, free = pool_of(season, 2)
+    AssignmentFactory(caller=outsider, candidate=taken)
+    monkeypatch.setattr(
+        services, "_pool", lambda season: Candidate.objects.filter(season=season, in_pool=True)
+    )
+    with pytest.raises(ValidationError) as exc:
+        assignment_claim(caller=caller, count=2)
+    assert exc.value.messages == ["有考生刚刚被分配给别人，请重试。"]
+    assert not Assignment.objects.filter(caller=caller).exists()
+    free.refresh_from_db()
+    assert free.in_pool
