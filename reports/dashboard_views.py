@@ -102,10 +102,14 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
 @require_role(Role.OFFICE)
 def office_dashboard(request: HttpRequest) -> HttpResponse:
     season = _season(request)
-    data = dashboards.office_dashboard(season=season)
+    data = dashboards.office_dashboard(season=season, refresh=request.GET.get("refresh") == "1")
     if request.GET.get("format") == "xlsx":
         return _export(request, season, _("全校看板"), "office", data.tables, personal=False, filters={})
-    return render(request, "reports/dashboards/office.html", {"season": season, "data": data})
+    return render(
+        request,
+        "reports/dashboards/office.html",
+        {"season": season, "data": data, "cache_minutes": dashboards.cache_seconds() // 60},
+    )
 
 
 # --- supervisor ----------------------------------------------------------------------------------

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncWeek
 from django.urls import reverse
@@ -68,6 +71,26 @@ REACHED_EXCLUDED = (CallbackStatus.UNCONTACTED, CallbackStatus.UNREACHABLE)
 STATUS_LABELS = {s.value: s.label for s in CallbackStatus}
 LEVEL_LABELS = {lv.value: lv.label for lv in Level}
 DRILL_MAX_ROWS = 500
+
+
+PAST_SEASON_SECONDS = 24 * 3600
+
+
+def cache_seconds() -> int:
+    return int(getattr(settings, "DASHBOARD_CACHE_SECONDS", 300))
+
+
+def cached(key: str, compute: Callable[[], Any], *, refresh: bool = False, seconds: int | None = None) -> Any:
+    """`compute()` through the cache (per season key); `refresh` recomputes and stores again."""
+    seconds = cache_seconds() if seconds is None else seconds
+    if seconds <= 0:
+        return compute()
+    key = f"dashboards:v1:{key}"
+    value = None if refresh else cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
 
 
 def rate(part: int, whole: int) -> Decimal | None:
@@ -640,12 +663,41 @@ class OfficeDashboard:
     charts: dict[str, dict[str, Any]]
 
 
-def office_dashboard(*, season: Season, today: dt.date | None = None) -> OfficeDashboard:
-    """The whole season: about a dozen grouped queries, whatever the size."""
+def team_counts(*, season: Season) -> dict[int, dict[str, int]]:
+    """Per team: the `_candidate_counts` of its members' active assignments, one grouped query."""
+    return {
+        r["caller__team_id"]: r
+        for r in Assignment.objects.filter(active=True, candidate__season=season, caller__team__isnull=False)
+        .values("caller__team_id")
+        .annotate(
+            **_candidate_counts("candidate__"),
+            contacted=Count("id", filter=Q(candidate__contact_count__gt=0)),
+        )
+        .order_by()
+    }
+
+
+def office_dashboard(
+    *, season: Season, today: dt.date | None = None, refresh: bool = False
+) -> OfficeDashboard:
+    """The whole season: about a dozen grouped queries, whatever the size. The three passes over
+    all candidates (season counts, team counts, last season's funnel) are cached for
+    settings.DASHBOARD_CACHE_SECONDS (5 minutes; last season's for a day); `refresh` recomputes."""
     today = today or timezone.localdate()
-    funnel, by_level, provinces = season_counts(season=season)
+    funnel, by_level, provinces = cached(
+        f"season-counts:{season.pk}", lambda: season_counts(season=season), refresh=refresh
+    )
     prev = previous_season(season)
-    prev_funnel = season_funnel(season=prev) if prev else None
+    prev_funnel = (
+        cached(
+            f"funnel:{prev.pk}",
+            lambda: season_funnel(season=prev),
+            refresh=refresh,
+            seconds=PAST_SEASON_SECONDS,
+        )
+        if prev
+        else None
+    )
     stage = season.payment_stage(today)
     admitted_all = sum(r["n"] - r["withdrawn"] for r in by_level.values())
     payment_rate = rate(funnel.paid, admitted_all)
@@ -675,16 +727,7 @@ def office_dashboard(*, season: Season, today: dt.date | None = None) -> OfficeD
         )
 
     teams = list(Team.objects.filter(season=season).order_by("name").values("id", "name", "kind"))
-    per_team = {
-        r["caller__team_id"]: r
-        for r in Assignment.objects.filter(active=True, candidate__season=season, caller__team__isnull=False)
-        .values("caller__team_id")
-        .annotate(
-            **_candidate_counts("candidate__"),
-            contacted=Count("id", filter=Q(candidate__contact_count__gt=0)),
-        )
-        .order_by()
-    }
+    per_team = cached(f"team-counts:{season.pk}", lambda: team_counts(season=season), refresh=refresh)
     findings_by_team = dict(
         Finding.objects.filter(season=season, status__in=FindingStatus.unresolved())
         .values("team_id")
@@ -1333,9 +1376,12 @@ def withdrawn_candidates(
 def province_summary(*, user: AbstractBaseUser, season: Season) -> Table:
     """Per province: admitted, enrolled, no-shows, withdrawals completed and in progress."""
     base = candidates_for(user=user, season=season)
-    rows = list(
-        base.values("province__province").annotate(**_candidate_counts()).order_by("province__province")
-    )
+    if is_office(user):
+        rows = cached(f"season-counts:{season.pk}", lambda: season_counts(season=season))[2]
+    else:
+        rows = list(
+            base.values("province__province").annotate(**_candidate_counts()).order_by("province__province")
+        )
     open_requests = dict(
         WithdrawalRequest.objects.filter(candidate__in=base, status__in=WithdrawalStatus.open_values())
         .values("candidate__province__province")

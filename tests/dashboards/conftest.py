@@ -21,3 +21,13 @@ def built(db):
 def browser_context_args(browser_context_args):
     """The office works in Chinese (the English catalogue would translate the menu)."""
     return {**browser_context_args, "locale": "zh-CN"}
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """The office dashboard caches its season-wide counts; every test starts without them."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

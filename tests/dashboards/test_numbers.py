@@ -315,3 +315,26 @@ def test_pages_take_the_same_queries_for_2_and_6_teams(name, client, django_asse
         assert response.status_code == 200
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_office_counts_are_cached_and_refreshable(built, django_assert_max_num_queries):
+    first = dashboards.office_dashboard(season=built.season)
+    confirmed_unenrolled = Candidate.objects.filter(
+        season=built.season, status=CallbackStatus.CONFIRMED, enrolled_on__isnull=True
+    )
+    newly = confirmed_unenrolled.update(enrolled_on=dt.date(2023, 8, 21))
+    assert newly == 2
+    with django_assert_max_num_queries(9):  # the three season-wide passes come from the cache
+        again = dashboards.office_dashboard(season=built.season)
+    assert again.funnel.enrolled == first.funnel.enrolled
+    fresh = dashboards.office_dashboard(season=built.season, refresh=True)
+    assert fresh.funnel.enrolled == first.funnel.enrolled + 2
+
+
+def test_cache_can_be_switched_off(built, settings):
+    settings.DASHBOARD_CACHE_SECONDS = 0
+    first = dashboards.office_dashboard(season=built.season)
+    Candidate.objects.filter(season=built.season, status=CallbackStatus.UNCONTACTED).update(
+        status=CallbackStatus.CONFIRMED
+    )
+    assert dashboards.office_dashboard(season=built.season).funnel.confirmed == first.funnel.confirmed + 3
