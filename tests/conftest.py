@@ -84,3 +84,9 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """The office works in Chinese: the browser asks for zh-CN (LocaleMiddleware follows it)."""
+    return {**browser_context_args, "locale": "zh-CN"}
