@@ -409,8 +409,32 @@ def team_dashboard(
     )
     rows = list(members.values())
     tables = _team_tables(team, rows, total, stage, trend)
+    tables.append(_member_trend_table(season, rows, trend))
     charts = _team_charts(rows, stage, trend)
     return TeamDashboard(team, teams, rows, total, stage, trend, tables, charts)
+
+
+def _member_trend_table(season: Season, members: list[MemberStats], trend: list[ProgressSnapshot]) -> Table:
+    """Each member's enrollment rate on the team trend's days (the callers' snapshots, one query)."""
+    days = [s.day for s in trend]
+    rates: dict[tuple[int, dt.date], Decimal] = {
+        (caller_id, day): value
+        for caller_id, day, value in ProgressSnapshot.objects.filter(
+            season=season,
+            scope=Scope.CALLER,
+            scope_id__in=[m.caller_id for m in members],
+            level=ALL_LEVELS,
+            day__in=days,
+        ).values_list("scope_id", "day", "enrollment_rate")
+    }
+    t = Table(
+        "member_trend",
+        _("成员每周报到率"),
+        [Column(_("姓名")), *[Column(day.isoformat(), "rate") for day in days]],
+    )
+    for m in members:
+        t.add([m.name, *[rates.get((m.caller_id, day)) for day in days]])
+    return t
 
 
 def _team_tables(

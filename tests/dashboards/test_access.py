@@ -196,7 +196,7 @@ def test_drilldown_export_is_scoped_masked_and_logged(client, built):
 def test_team_dashboard_exports_every_table_or_one(client, built):
     leader = built.leaders[0].user
     sheets = sheet_rows(get(client, leader, TEAM, format="xlsx"))
-    assert list(sheets) == ["成员", "回访状态分布", "每周趋势（快照）"]
+    assert list(sheets) == ["成员", "回访状态分布", "每周趋势（快照）", "成员每周报到率"]
     members = sheets["成员"]
     assert [r[1] for r in members[1:]] == [built.members[0].name, built.leaders[0].name, "全组"]
     assert members[-1][2] == 10  # the team's candidates

@@ -16,7 +16,7 @@ from django.utils import timezone
 from admissions.choices import CallbackStatus, Level
 from admissions.models import Candidate
 from callback_office.roles import Role
-from callbacks.models import Assignment
+from callbacks.models import Assignment, Caller
 from reports import dashboards
 from subsidies.engine.scheme import DEFAULT_STANDARDS
 from supervision.choices import FindingStatus
@@ -127,6 +127,14 @@ def test_team_dashboard_trend_is_the_weekly_snapshots(built):
     trend_table = next(t for t in data.tables if t.key == "trend")
     assert [row[0] for row in trend_table.rows] == [s.day for s in data.trend]
     assert data.charts["team-trend"]["labels"] == ["2023-08-06", "2023-08-13", "2023-08-19"]
+    member_trend = next(t for t in data.tables if t.key == "member_trend")
+    assert [c.label for c in member_trend.columns[1:]] == ["2023-08-06", "2023-08-13", "2023-08-19"]
+    for m, row in zip(data.members, member_trend.rows, strict=True):
+        mine = [c for c in assigned_to(Caller.objects.get(pk=m.caller_id)) if not is_withdrawn(c)]
+        enrolled_by_19 = sum(1 for c in mine if c.enrolled_on and c.enrolled_on <= dt.date(2023, 8, 19))
+        assert row[0] == m.name
+        assert row[-1] == q5(enrolled_by_19, len(mine))
+        assert row[1] == Decimal("0")  # nobody had registered on 08-06
 
 
 def test_team_dashboard_scope(built, office):
@@ -279,7 +287,7 @@ def _selector(kind: str, built, user):
 
 
 @pytest.mark.parametrize(
-    ("kind", "limit"), [("team", 8), ("office", 11), ("supervisor", 7), ("provinces", 3)]
+    ("kind", "limit"), [("team", 9), ("office", 11), ("supervisor", 7), ("provinces", 3)]
 )
 def test_constant_queries_for_2_and_6_teams(kind, limit, django_assert_max_num_queries):
     counts = []
@@ -294,7 +302,7 @@ def test_constant_queries_for_2_and_6_teams(kind, limit, django_assert_max_num_q
 
 # page: (url, queries including session, user, roles and menu)
 PAGES = {
-    "team": ("/reports/dashboards/team/?season={year}", 11),
+    "team": ("/reports/dashboards/team/?season={year}", 12),
     "office": ("/reports/dashboards/office/?season={year}", 15),
     "supervisor": ("/reports/dashboards/supervision/?season={year}", 10),
     "provinces": ("/reports/provinces/?season={year}", 7),
