@@ -3,8 +3,10 @@ from django.contrib import admin
 from admissions.models import (
     Candidate,
     CandidatePhone,
+    Discrepancy,
     PaymentRecord,
     ProvincePolicy,
+    ReconciliationRun,
     RegistrationRecord,
     Season,
     WithdrawalRecord,
@@ -13,6 +15,7 @@ from admissions.models import (
 
 @admin.register(Season)
 class SeasonAdmin(admin.ModelAdmin):
+    list_filter = ["admission_start"]
     list_display = ["year", "admission_start", "admission_end", "payment_close", "registration_date"]
     search_fields = ["year"]
 
@@ -84,3 +87,26 @@ class RegistrationRecordAdmin(ImportedRecordAdmin):
 @admin.register(WithdrawalRecord)
 class WithdrawalRecordAdmin(ImportedRecordAdmin):
     list_display = ["exam_number", "withdrawn_on", "season"]
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "season",
+        "status",
+        "trigger",
+        "rows_read",
+        "rows_changed",
+        "discrepancies_new",
+        "started_at",
+    ]
+    list_filter = ["season", "status", "trigger"]
+    search_fields = ["job_id", "error"]
+
+
+@admin.register(Discrepancy)
+class DiscrepancyAdmin(admin.ModelAdmin):
+    list_display = ["exam_number", "kind", "season", "resolved", "updated_at"]
+    list_filter = ["season", "kind", "resolved"]
+    search_fields = ["exam_number", "details"]
+    raw_id_fields = ["candidate", "resolved_by", "first_run", "last_run"]

@@ -61,3 +61,6 @@ class ProspectReportAdmin(admin.ModelAdmin):
     list_filter = ["season"]
     search_fields = ["exam_number", "id_number", "name", "caller__staff_no"]
     raw_id_fields = ["caller"]
+
+
+from callbacks import casework_admin  # noqa: E402,F401  (registers the casework models)

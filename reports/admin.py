@@ -5,6 +5,7 @@ from reports.models import ExportLog, ProgressSnapshot, WeeklyReport
 
 @admin.register(ProgressSnapshot)
 class ProgressSnapshotAdmin(admin.ModelAdmin):
+    search_fields = ["scope_id"]
     list_display = [
         "day",
         "season",
@@ -22,6 +23,7 @@ class ProgressSnapshotAdmin(admin.ModelAdmin):
 
 @admin.register(WeeklyReport)
 class WeeklyReportAdmin(admin.ModelAdmin):
+    search_fields = ["team__name"]
     list_display = ["week_start", "team", "season", "generated_at"]
     list_filter = ["season", "week_start"]
     exclude = ["html"]
@@ -30,6 +32,8 @@ class WeeklyReportAdmin(admin.ModelAdmin):
 @admin.register(ExportLog)
 class ExportLogAdmin(admin.ModelAdmin):
     """Read-only: the log is evidence of who exported personal data."""
+
+    search_fields = ["user__username", "what"]
 
     list_display = ["created_at", "user", "what", "personal_data", "row_count", "season"]
     list_filter = ["season", "personal_data"]
