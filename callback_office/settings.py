@@ -197,6 +197,10 @@ DEMO_SEEDERS: list[str] = [
 
 # Days a caller has to acknowledge or dispute a supervision finding.
 FINDING_DISPUTE_DAYS = env_int("FINDING_DISPUTE_DAYS", 3)
+# A follow-up call overdue by more than this surfaces on the team leader's list.
+FOLLOWUP_OVERDUE_HOURS = env_int("FOLLOWUP_OVERDUE_HOURS", 24)
+# Payout runs for seasons with more callers than this run as background jobs.
+SUBSIDY_SYNC_MAX_CALLERS = env_int("SUBSIDY_SYNC_MAX_CALLERS", 2000)
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The covering index on contacts is a PostgreSQL feature; SQLite builds the plain index.
