@@ -10,6 +10,7 @@ from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from callback_office.roles import Role
+from reports.models import ExportLog
 from tests.dashboards.factories import build_season
 from tests.factories import UserFactory
 
@@ -59,3 +60,24 @@ def test_each_dashboard_draws_its_charts(page, live_server, client):
         page.screenshot(
             path=str(ARTIFACTS / f"dashboard-{path.strip('/').replace('/', '-')}.png"), full_page=True
         )
+
+
+def test_office_drills_down_from_the_funnel_and_exports(page, live_server, client):
+    built = build_season()
+    office = UserFactory(username="office", first_name="招生办", roles=[Role.OFFICE])
+    login(page, live_server, client, office)
+    page.goto(f"{live_server.url}/reports/dashboards/office/")
+    funnel = page.locator("#table-funnel")
+    funnel.get_by_role("link", name="5", exact=True).first.click()  # 报到: 5 candidates
+    expect(page.locator("h1")).to_contain_text("已报到")
+    expect(page.locator("#table-candidates tbody tr")).to_have_count(5)
+    with page.expect_download() as download:
+        page.locator("#table-candidates").get_by_role("link", name="导出 Excel").click()
+    assert download.value.suggested_filename.startswith("candidates-2023-")
+    log = ExportLog.objects.get()
+    assert (
+        log.user == office
+        and log.row_count == 5
+        and log.filters == {"stage": "enrolled", "table": "candidates"}
+    )
+    assert built.season == log.season
