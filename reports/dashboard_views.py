@@ -174,6 +174,18 @@ def province_report(request: HttpRequest) -> HttpResponse:
     names = dashboards.province_names(season=season)
     if province and province not in names:
         raise Http404
+    if not province and request.GET.get("format") == "xlsx" and request.GET.get("lists") == "noshow":
+        # every province's no-show list, one sheet per province (to send to each province)
+        tables = dashboards.no_show_tables(user=request.user, season=season)
+        return xlsx_response(
+            user=request.user,
+            season=season,
+            what=_("省份报表：各省录取未报到"),
+            filename=f"noshow-{season.year}-{timezone.localdate():%Y%m%d}.xlsx",
+            tables=tables,
+            personal_data=True,
+            filters={"lists": "noshow"},
+        )
     if not province:
         summary = dashboards.province_summary(user=request.user, season=season)
         if request.GET.get("format") == "xlsx":

@@ -1388,6 +1388,19 @@ def no_shows(*, user: AbstractBaseUser, season: Season, province: str = "") -> Q
     return _with_list_fields(qs).order_by("province__province", "exam_number")
 
 
+def no_show_tables(*, user: AbstractBaseUser, season: Season) -> list[Table]:
+    """Every province's no-show list as its own table (one query, grouped in Python)."""
+    by_province: dict[str, list[Candidate]] = defaultdict(list)
+    for c in no_shows(user=user, season=season):
+        by_province[c.province.province].append(c)
+    tables = []
+    for name, rows in by_province.items():
+        t = candidate_table(name, rows, user=user)
+        t.key = f"noshow-{name}"
+        tables.append(t)
+    return tables
+
+
 def withdrawn_candidates(
     *, user: AbstractBaseUser, season: Season, province: str = ""
 ) -> QuerySet[Candidate]:
@@ -1445,7 +1458,7 @@ def province_summary(*, user: AbstractBaseUser, season: Season) -> Table:
                 None,
                 None,
                 reverse("reports:province_report") + "?" + urlencode({"province": name}),
-                reverse("reports:province_report") + "?" + urlencode({"province": name}) + "#withdrawn",
+                reverse("reports:province_report") + "?" + urlencode({"province": name}) + "#table-withdrawn",
                 None,
             ],
         )

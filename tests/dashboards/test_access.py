@@ -257,3 +257,13 @@ def test_province_summary_counts(client, built, office):
     # 投档, 录取, 已报到, 录取未报到, 已退档, 退档办理中
     assert rows["河南"][1:] == [10, 6, 0, 6, 4, 1]
     assert rows["四川"][1:] == [12, 12, 5, 7, 0, 0]
+
+
+def test_every_province_no_show_list_in_one_workbook(client, built, office):
+    sheets = sheet_rows(get(client, office, PROVINCES, lists="noshow", format="xlsx"))
+    assert list(sheets) == ["四川", "河南"]
+    assert len(sheets["四川"]) == 1 + 7 and len(sheets["河南"]) == 1 + 6
+    assert {r[3] for r in sheets["河南"][1:]} == {"河南"}
+    log = ExportLog.objects.get()
+    assert log.personal_data and log.row_count == 13 and log.filters == {"lists": "noshow"}
+    assert get(client, built.leaders[0].user, PROVINCES, lists="noshow", format="xlsx").status_code == 403
