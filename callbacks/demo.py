@@ -548,7 +548,7 @@ class _Staff:
 class _CallerInfo:
     id: int
     skill: float  # added to the enrollment probability of their candidates
-    phone_skill: float  # moves their candidates' payments earlier or later
+    payment_push: float  # moves their candidates' payments earlier or later
 
 
 @dataclass
@@ -1080,7 +1080,7 @@ class _Generator:
             candidate.in_pool = True
             _, enrolled = self.fate(candidate, spec, -0.1, previous=False)
             status = CallbackStatus.UNCONTACTED
-            self.outcomes(plan, season, spec, status, enrolled, filed, info_skill=0.0, phone_skill=0.0)
+            self.outcomes(plan, season, status, enrolled, filed)
             return plan
 
         if pool_kind == "released":
@@ -1102,7 +1102,7 @@ class _Generator:
                     "ended_reason": "多次联系不上，放回录检池",
                 }
             )
-            self.outcomes(plan, season, spec, status, enrolled, filed, info_skill=0.0, phone_skill=0.0)
+            self.outcomes(plan, season, status, enrolled, filed)
             return plan
 
         status, enrolled = self.fate(candidate, spec, info.skill, previous=False)
@@ -1151,7 +1151,7 @@ class _Generator:
             and rng.random() < 0.04
         ):
             candidate.masters_track_interest = True
-        self.outcomes(plan, season, spec, status, enrolled, filed, info.skill, info.phone_skill)
+        self.outcomes(plan, season, status, enrolled, filed, info.payment_push)
         return plan
 
     def contacts(
@@ -1298,14 +1298,15 @@ class _Generator:
         self,
         plan: _Plan,
         season: Season,
-        spec: ProvinceSpec,
         status: str,
         enrolled: bool,
         filed: dt.date,
-        info_skill: float,
-        phone_skill: float,
+        payment_push: float = 0.0,
     ) -> None:
-        """Status, payments, registration and the contact summary of the candidate."""
+        """Status, payments, registration and the contact summary of the candidate.
+
+        `payment_push` (the caller's) moves payments earlier (positive) or later (negative).
+        """
         rng = self.rng
         c = plan.candidate
         c.status = status
@@ -1322,7 +1323,7 @@ class _Generator:
             stage2_end = season.payment_close - dt.timedelta(days=7)
             close = season.payment_close - dt.timedelta(days=1)
             earliest = filed + dt.timedelta(days=1)
-            u = min(0.999, max(0.0, rng.random() - phone_skill))
+            u = min(0.999, max(0.0, rng.random() - payment_push))
             if u < 0.26:
                 day = self.day_between(earliest, stage1_end)
             elif u < 0.66:
@@ -1417,7 +1418,7 @@ class _Generator:
         plan = _Plan(candidate=candidate)
         status, enrolled = self.fate(candidate, spec, self.rng.uniform(-0.01, 0.005), previous=True)
         filed = season.admission_start + dt.timedelta(days=self.rng.randint(0, 24))
-        self.outcomes(plan, season, spec, status, enrolled, filed, 0.0, 0.0)
+        self.outcomes(plan, season, status, enrolled, filed)
         return plan
 
     def run(self) -> DemoSummary:
