@@ -399,6 +399,7 @@ def team_dashboard(
         for lv, f in m.levels.items():
             total.add_level(lv, f)
     _member_standards(total, scheme)
+    total.tiers = []  # the phone subsidy is per caller; the team row shows the team's standards only
     stage = season.payment_stage(timezone.localdate(now))
     trend = _weekly(
         list(
