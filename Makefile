@@ -5,3 +5,6 @@ demo:
 # One command: installs and starts PostgreSQL + Redis, runs static checks and the whole suite.
 test:
 	./scripts/test.sh
+# Benchmarks against PostgreSQL (see BENCHMARKS.md): make bench SCALE=office|platform
+bench:
+	./bench/run.sh $(or $(SCALE),office)

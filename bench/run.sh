@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# One command for the benchmark suite: `make bench SCALE=office` (or platform, tiny).
+# Generates the bench database if it is missing (or BENCH_REGENERATE=1), then runs every
+# benchmark and writes bench/results/<scale>.{json,md}. Copy the section into BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCALE="${1:-${SCALE:-office}}"
+PY=.venv/bin/python
+PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5439}"
+command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+mkdir -p bench/results
+loaded=$($PY - "$PG" "$SCALE" <<'PYEOF'
+import sys, psycopg
+try:
+    with psycopg.connect(f"{sys.argv[1]}/bench_{sys.argv[2]}") as c:
+        print(c.execute("select count(*) from callbacks_contactlog").fetchone()[0])
+except Exception:
+    print(0)
+PYEOF
+)
+if [ "${BENCH_REGENERATE:-0}" = 1 ] || [ "$loaded" = 0 ]; then
+  $PY -m bench.generate --scale "$SCALE"
+fi
+$PY -m bench.run --scale "$SCALE" --repeat "${BENCH_REPEAT:-3}"
+$PY -m bench.report "$SCALE" --explain
+echo "results: bench/results/$SCALE.md (EXPLAIN plans: bench/results/$SCALE-explain.md)"
