@@ -328,6 +328,7 @@ W_FAILURES_FIRST = Weighted(((0, 55), (1, 25), (2, 12), (3, 8)))
 W_REACHED_CHANNEL = Weighted(REACHED_CHANNELS)
 W_FAILED_CHANNEL = Weighted(FAILED_CHANNELS)
 W_FAILED_OUTCOME = Weighted(FAILED_PHONE_OUTCOMES)
+DEAD_NUMBER_OUTCOMES = frozenset({Outcome.EMPTY_NUMBER, Outcome.WRONG_NUMBER, Outcome.SUSPENDED})
 # once someone has answered, a failed call is a transient one (not an empty or wrong number)
 W_FAILED_OUTCOME_LATER = Weighted(
     (o, w)
@@ -1030,7 +1031,7 @@ class _Generator:
         can_withdraw = spec.withdrawable and candidate.admission_type != AdmissionType.SINGLE_RECRUITMENT
         if can_withdraw and rng.random() < (0.045 if undergrad else 0.065):
             return CallbackStatus.WITHDRAWN, False
-        base = (0.975 if undergrad else 0.937) - (0.008 if previous else 0.0)
+        base = (0.977 if undergrad else 0.943) - (0.008 if previous else 0.0)
         if can_withdraw:
             base += 0.01  # those who would not come have mostly withdrawn
         enrolled = rng.random() < min(0.998, base + skill)
@@ -1247,6 +1248,7 @@ class _Generator:
                     channel, outcome, number = Channel.PHONE, Outcome.CONNECTED, learned_number
                     new_numbers = learned_number
                     notes = "原号码打不通，通过班主任获取家长电话；" + notes
+                    known.insert(0, learned_number)  # the number that works, called from now on
                 elif channel in (Channel.PHONE, Channel.SMS) and known:
                     number = known[0] if rng.random() < 0.7 else rng.choice(known)
             else:
@@ -1267,6 +1269,12 @@ class _Generator:
                 number = (
                     (rng.choice(known) if known else "") if channel in (Channel.PHONE, Channel.SMS) else ""
                 )
+                if outcome in DEAD_NUMBER_OUTCOMES:
+                    # a dead number is not dialled again; the last one left is only "not answering"
+                    if len(known) > 1:
+                        known.remove(number)
+                    else:
+                        outcome = Outcome.NO_ANSWER
             plan.contacts.append(
                 {
                     "caller_id": caller_id,

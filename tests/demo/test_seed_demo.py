@@ -176,6 +176,11 @@ def test_status_follows_the_last_stated_intent(season):
             assert stated and c.status in STATUS_OF_INTENT[stated[-1]]
         # an intent is only ever heard when someone answered
         assert all(x.outcome in Outcome.reached() for x in history if x.intent != Intent.NONE)
+        # a number found empty, wrong or suspended is not dialled again
+        dead = {Outcome.EMPTY_NUMBER, Outcome.WRONG_NUMBER, Outcome.SUSPENDED}
+        for k, contact in enumerate(history):
+            if contact.outcome in dead:
+                assert contact.phone_number not in {x.phone_number for x in history[k + 1 :]}
 
 
 def test_payments_registrations_and_withdrawals_are_consistent(season):
