@@ -34,7 +34,7 @@ def _random_id() -> int:
 
 def get_floor(request: HttpRequest) -> HttpResponse:
     c = Candidate.objects.filter(pk=_random_id()).only("exam_number", "name", "status").first()
-    return HttpResponse(TEMPLATE.render({"c": c}, request))
+    return HttpResponse(TEMPLATE.render({"c": c}))
 
 
 @require_POST

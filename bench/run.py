@@ -165,6 +165,16 @@ def fetch(path: str, session: str, body: str = "") -> tuple[int, str]:
 # --- wrk -----------------------------------------------------------------------------------------
 
 
+def drain() -> None:
+    """Wait until the server has worked off the previous run's queued requests (sync workers
+    keep answering a closed wrk connection's accepted requests): two /healthz in a row."""
+    for _ in range(2):
+        try:
+            urllib.request.urlopen(f"{BASE}/healthz", timeout=120).read()
+        except OSError:
+            time.sleep(1)
+
+
 def wrk(
     name: str, items: list[tuple[str, str, str]], *, connections: int, seconds: int, htmx: bool = False
 ) -> dict:
@@ -177,6 +187,7 @@ def wrk(
     path = RESULTS / f"wrk-{name}.lua"
     path.write_text(script)
     threads = 1 if connections == 1 else 2
+    drain()
     out = subprocess.run(
         [
             "wrk",
@@ -268,6 +279,16 @@ def explain(queries: list[str], large: set[str]) -> list[dict]:
 # --- the run -------------------------------------------------------------------------------------
 
 
+def cpu_calibration() -> dict:
+    """How busy the shared machine is: a pure-Python loop (~0.5 s for 10M on an idle core
+    here would be normal) and the load average, recorded next to the numbers."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(2_000_000):
+        total += i
+    return {"loop_2m_s": round(time.perf_counter() - started, 3), "loadavg": os.getloadavg()}
+
+
 def summarize(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
 
@@ -296,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=sorted(SCALES), default="office")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10, help="duration of each 50-client wrk run")
+    parser.add_argument(
+        "--batch-repeat", type=int, default=0, help="repeats of the batch tasks (default --repeat)"
+    )
     parser.add_argument("--only", default="", help="comma list: web,batch,explain (default all)")
     args = parser.parse_args(argv)
     only = set(filter(None, args.only.split(","))) or {"web", "batch", "explain"}
@@ -309,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+    out["calibration_before"] = cpu_calibration()
     per_caller = scale.candidates // scale.callers
     n_users = min(scale.callers, 200)
     caller_ids = list(range(1, n_users + 1))
@@ -376,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
                 "claim": [("/callbacks/pool/claim/", caller_session[k], "count=1") for k in caller_ids],
                 "team_dashboard": [(team_dash, sessions[leader_user], "")],
                 "office_dashboard": [(office_dash, sessions[office_user], "")],
+                # ?refresh=1 recomputes instead of reading the dashboards' 5-minute cache
+                "team_dashboard_cold": [(team_dash + "?refresh=1", sessions[leader_user], "")],
+                "office_dashboard_cold": [(office_dash + "?refresh=1", sessions[office_user], "")],
             }
             status, _body = fetch(items["log_contact"][0][0], caller_session[1], contact_body)
             out["checks"]["log_contact"] = status
@@ -393,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("claim", 50, args.seconds, False),
                 ("team_dashboard_single", 1, 5, False),
                 ("office_dashboard_single", 1, 5, False),
+                ("team_dashboard_cold_single", 1, 5, False),
+                ("office_dashboard_cold_single", 1, 5, False),
             ]
             for r in range(args.repeat):
                 log(f"round {r + 1}/{args.repeat}")
@@ -432,16 +462,19 @@ def main(argv: list[str] | None = None) -> int:
 
     if "batch" in only:
         log("batch benchmarks")
+        repeat = args.batch_repeat or args.repeat
+        out["batch_repeat"] = repeat
         out["batch"] = {
-            "payout": batch("payout", scale.name, args.repeat),
-            "workbook": batch("workbook", scale.name, args.repeat),
-            "export_limit": batch("export_limit", scale.name, args.repeat),
-            "import_limit": batch("import_limit", scale.name, args.repeat),
-            "import_full": batch("import_full", scale.name, args.repeat),
-            "import_ie": batch("import_ie", scale.name, args.repeat),
-            "reconcile": batch("reconcile", scale.name, args.repeat),
+            "payout": batch("payout", scale.name, repeat),
+            "workbook": batch("workbook", scale.name, repeat),
+            "export_limit": batch("export_limit", scale.name, repeat),
+            "import_limit": batch("import_limit", scale.name, repeat),
+            "import_full": batch("import_full", scale.name, repeat),
+            "import_ie": batch("import_ie", scale.name, repeat),
+            "reconcile": batch("reconcile", scale.name, repeat),
         }
 
+    out["calibration_after"] = cpu_calibration()
     out["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     out["season_year"] = SEASON_YEAR
     path = RESULTS / f"{scale.name}.json"
