@@ -31,7 +31,8 @@ import logging
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -39,7 +40,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -186,7 +187,53 @@ def reconcile(
     today = today or timezone.localdate()
     if progress is None:
         from callback_office.jobs import report_progress as progress
-    # Runs killed with their worker never finished: record that before starting again.
+    # One reconciliation per season at a time, from listing the dropped files to moving them:
+    # a second run started at the same moment waits here, then finds the files already done.
+    with season_lock(season):
+        return _reconcile_locked(
+            season=season, sources=sources, today=today, trigger=trigger, job_id=job_id, progress=progress
+        )
+
+
+# Class id of the PostgreSQL advisory locks taken by reconciliations (object id: the season).
+LOCK_CLASS = 7301
+
+
+@contextmanager
+def season_lock(season: Season) -> Iterator[None]:
+    """Hold the season's reconciliation lock (a session-level PostgreSQL advisory lock).
+
+    Session-level, not transaction-level, so that the run's summary can be written in its own
+    transactions while the lock is held; a killed worker's connection ends and releases it. On
+    SQLite (the demo) writers are serialised by the database itself.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_CLASS, season.pk])
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, season.pk])
+        except DatabaseError:  # the connection is broken: its end releases the lock
+            logger.warning("could not release the reconciliation lock of season %s", season.pk)
+
+
+def _reconcile_locked(
+    *,
+    season: Season,
+    sources: list[Source] | None,
+    today: dt.date,
+    trigger: str,
+    job_id: str,
+    progress: ProgressFn,
+) -> ReconciliationRun:
+    season_year = season.year
+    # Runs killed with their worker never finished (the lock is ours, so none is still going):
+    # record that before starting again.
     ReconciliationRun.objects.filter(season=season, status=ReconciliationStatus.RUNNING).update(
         status=ReconciliationStatus.FAILED,
         error=_("运行中断（进程被终止），已由后续运行重做。"),
@@ -208,7 +255,6 @@ def reconcile(
             for s in sources
         ]
         with transaction.atomic():
-            # one reconciliation per season at a time (a second worker waits here)
             Season.objects.select_for_update().filter(pk=season.pk).first()
             outcome = _apply(season=season, sources=sources, run=run, today=today, progress=progress)
             for s in sources:

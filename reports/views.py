@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,7 +18,7 @@ from admissions.models import Discrepancy, ReconciliationRun, Season
 from admissions.reconciliation import KINDS, discrepancy_resolve, drop_dir
 from admissions.selectors import season_current
 from callback_office.jobs import ENQUEUE_FAILED_MESSAGE, enqueue_tracked, job_url
-from callback_office.roles import Role, is_office, require_role
+from callback_office.roles import Capability, Role, can, is_office, require_role
 from reports import jobs
 from reports.models import WeeklyReport
 from reports.selectors import discrepancies_for, reconciliation_runs, weekly_reports_for
@@ -137,6 +138,8 @@ def discrepancy_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
     d = get_object_or_404(Discrepancy.objects.select_related("season"), pk=pk)
     if not discrepancies_for(user=request.user, season=d.season).filter(pk=pk).exists():
         raise Http404
+    if not (is_office(request.user) or can(request.user, Capability.CALL)):
+        raise PermissionDenied  # supervisors read the team's discrepancies, they don't resolve them
     discrepancy_resolve(discrepancy=d, user=request.user)
     messages.success(request, _("已标记为已处理。"))
     if request.POST.get("next") == "reconciliation" and is_office(request.user):
