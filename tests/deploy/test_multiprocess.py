@@ -318,7 +318,8 @@ def _flow(stack: Stack, db: dict) -> None:
     ) == (0,)
 
     # --- A contact logged through web 2 by a caller who claimed through web 1.
-    first_caller = caller_ids[0]
+    # 4 callers × 10 from a pool of 30: whoever came last may have got none.
+    first_caller = next(cid for cid in caller_ids if per_caller[cid] > 0)
     (candidate_id, before) = one(
         db,
         """SELECT c.id, c.contact_count FROM admissions_candidate c JOIN callbacks_assignment a
