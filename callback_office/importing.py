@@ -22,6 +22,7 @@ import datetime as dt
 import io
 import os
 import re
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -360,14 +361,27 @@ class ImportKind:
 
 _KINDS: dict[str, ImportKind] = {}
 _discovered = False
+_in_progress = False
+_discovering = threading.RLock()
 
 
 def autodiscover() -> None:
-    """Import every installed app's `imports` module; each registers its kinds when imported."""
-    global _discovered
-    if not _discovered:
+    """Import every installed app's `imports` module; each registers its kinds when imported.
+
+    Thread-safe: a second thread waits until the first has registered every kind (it used to see
+    the flag already set and an empty registry: "unknown import kind")."""
+    global _discovered, _in_progress
+    if _discovered:
+        return
+    with _discovering:
+        if _discovered or _in_progress:  # done, or an `imports` module asking while being imported
+            return
+        _in_progress = True
+        try:
+            autodiscover_modules("imports")
+        finally:
+            _in_progress = False
         _discovered = True
-        autodiscover_modules("imports")
 
 
 def register_kind(kind: ImportKind) -> None:
