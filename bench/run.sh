@@ -22,5 +22,6 @@ if [ "${BENCH_REGENERATE:-0}" = 1 ] || [ "$loaded" = 0 ]; then
   $PY -m bench.generate --scale "$SCALE"
 fi
 $PY -m bench.run --scale "$SCALE" --repeat "${BENCH_REPEAT:-3}"
+$PY -m bench.inprocess --scale "$SCALE" --n 20 | grep RESULT > "bench/results/$SCALE-inprocess.json"
 $PY -m bench.report "$SCALE" --explain
 echo "results: bench/results/$SCALE.md (EXPLAIN plans: bench/results/$SCALE-explain.md)"
