@@ -46,6 +46,17 @@ class ContactLogAdmin(admin.ModelAdmin):
     date_hierarchy = "contacted_at"
     show_full_result_count = False
 
+    # A contact drawn for a supervision audit is evidence: nobody edits or deletes it afterwards.
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.audit_items.exists():
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.audit_items.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 @admin.register(Attendance)
 class AttendanceAdmin(admin.ModelAdmin):

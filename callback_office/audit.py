@@ -1,0 +1,105 @@
+"""Audit trail (django-auditlog): who changed what, when, old → new; the office reads it in the
+admin (日志 · Log entries) and on each registered object's admin history.
+
+Why django-auditlog: one table for every model, the diff of the changed fields only (no copy of
+the whole row, so no second copy of personal data), the request's user as actor through its
+middleware, and an admin to browse it. Personal fields (names, ID numbers, phones, addresses) are
+left out on purpose.
+
+What writes history (see RELIABILITY.md for the list and its tests):
+- every `save()` / `create()` / `delete()` of the registered models (model signals): withdrawal
+  requests through their whole flow, payout runs (created, approved), scheme versions, strike
+  cases when created, candidates edited in the admin or saved by services;
+- contact logging moves the candidate's status with an UPDATE (F() counters under a row lock),
+  which sends no model signal: `_contact_logged` below writes that status change itself;
+- bulk paths that bypass signals (reconciliation `bulk_update` of paid_on/payment_amount/
+  enrolled_on, the imports' fast inserts, claims/distribution `bulk_create` of assignments,
+  strike-case transitions by conditional `update()`, withdrawal completion's candidate UPDATE)
+  keep their own records: ReconciliationRun + PaymentRecord/RegistrationRecord, ImportBatch
+  rows, Assignment rows themselves (who, source, created_at), StrikeCase's *_by/*_at columns,
+  WithdrawalRequest (logged here) with withdrawn_on. `record_update()` is the hook for a service
+  that wants an entry for such a path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditlog.models import LogEntry
+from auditlog.registry import auditlog
+from django.db import transaction
+from django.db.models import Model
+from django.db.models.signals import post_save
+
+CANDIDATE_FIELDS = [
+    "status",
+    "in_pool",
+    "masters_track_interest",
+    "paid_on",
+    "payment_amount",
+    "enrolled_on",
+    "withdrawn_on",
+    "province",
+    "level",
+    "batch",
+    "major",
+]
+
+
+def register() -> None:
+    """Register the audited models (called from CallbackOfficeConfig.ready())."""
+    from admissions.models import Candidate
+    from callbacks.casework_models import StrikeCase, WithdrawalRequest
+    from callbacks.models import Assignment, ContactLog
+    from subsidies.models import PayoutRun, SubsidyScheme
+
+    if auditlog.contains(Candidate):
+        return
+    auditlog.register(Candidate, include_fields=CANDIDATE_FIELDS)
+    auditlog.register(Assignment)
+    auditlog.register(WithdrawalRequest)
+    auditlog.register(StrikeCase)
+    auditlog.register(SubsidyScheme)
+    auditlog.register(PayoutRun, exclude_fields=["facts", "scheme_snapshot"])
+    auditlog.register(ContactLog, exclude_fields=["phone_number", "new_numbers"])
+    post_save.connect(_contact_logged, sender=ContactLog, dispatch_uid="audit_contact_status")
+
+
+def record_update(instance: Model, changes: dict[str, tuple[Any, Any]], actor: Any = None) -> LogEntry | None:
+    """Write an UPDATE entry for `instance` (old → new per field) for paths that bypass signals."""
+    real = {k: [str(old), str(new)] for k, (old, new) in changes.items() if old != new}
+    if not real:
+        return None
+    extra = {"actor": actor} if actor is not None and getattr(actor, "is_authenticated", False) else {}
+    return LogEntry.objects.log_create(instance, action=LogEntry.Action.UPDATE, changes=real, **extra)
+
+
+def _contact_logged(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
+    """A contact was logged: record the candidate's status move it causes (old → new).
+
+    `contact_log` reads the status under a row lock, inserts the log, then updates the
+    candidate; here, between the two, the status is still the one the service read. The entry is
+    written once the transaction commits, and only if the candidate did move to the new status
+    (a contact inserted by other code, e.g. a test factory, moves nothing and writes nothing)."""
+    if not created or raw:
+        return
+    from admissions.models import Candidate
+    from callbacks.services import status_after_contact
+
+    def status() -> str | None:
+        return Candidate.objects.filter(pk=instance.candidate_id).values_list("status", flat=True).first()
+
+    current = status()
+    if current is None:
+        return
+    new = status_after_contact(current=current, outcome=instance.outcome, intent=instance.intent)
+    if new == current:
+        return
+    actor = getattr(instance.caller, "user", None)
+
+    def write() -> None:
+        if status() == new:
+            candidate = Candidate.objects.get(pk=instance.candidate_id)
+            record_update(candidate, {"status": (current, new)}, actor=actor)
+
+    transaction.on_commit(write)
