@@ -31,13 +31,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
+import tablib
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
-from callback_office.excel import SheetWriter, new_workbook, save_workbook
+from callback_office.excel import SheetWriter, new_workbook, safe_text, save_workbook
 
 PREVIEW_ROWS = 20
 # Above this many keys, look existing rows up by loading the whole season instead of an IN list
@@ -839,4 +840,9 @@ def export_bytes(kind: str, *, season_year: int) -> bytes:
     spec = get_kind(kind)
     if spec.exporter is None:
         raise KeyError(f"import kind {kind!r} has no exporter")
-    return spec.exporter(season_year).export("xlsx")
+    dataset = spec.exporter(season_year)
+    # tablib writes a text starting with "=" as a formula: escape like every other export
+    escaped = tablib.Dataset(
+        *[tuple(safe_text(v) for v in row) for row in dataset], headers=dataset.headers, title=dataset.title
+    )
+    return escaped.export("xlsx")
