@@ -25,6 +25,7 @@ import re
 import threading
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -478,6 +479,9 @@ def _sheet_values(data: bytes) -> tuple[list[list[Any]] | None, RowError | None]
             "不是 Excel 工作簿（.xlsx）文件，请用 Excel 另存为 .xlsx 后再导入",
             "not an Excel workbook (.xlsx); save it as .xlsx and try again",
         )
+    error = _too_large_unzipped(data)
+    if error is not None:
+        return None, error
     from python_calamine import CalamineWorkbook
 
     try:
@@ -486,6 +490,27 @@ def _sheet_values(data: bytes) -> tuple[list[list[Any]] | None, RowError | None]
     except Exception as exc:
         return None, _file_error(f"无法读取工作簿：{exc}", f"cannot read the workbook: {exc}")
     return values, None
+
+
+def _too_large_unzipped(data: bytes) -> RowError | None:
+    """Refuse a zip bomb: a small file whose parts expand beyond IMPORT_MAX_UNZIPPED_BYTES
+    (default 10 × IMPORT_MAX_BYTES). The declared sizes are checked first, then every part is
+    read once through zipfile, which stops at the declared size and checks the CRC (a part that
+    lies about its size fails there)."""
+    limit = getattr(settings, "IMPORT_MAX_UNZIPPED_BYTES", 10 * settings.IMPORT_MAX_BYTES)
+    error = _file_error(
+        f"文件解压后过大（上限 {limit // (1024 * 1024)} MB），可能是损坏或恶意构造的文件",
+        f"the file expands beyond {limit // (1024 * 1024)} MB when unzipped (damaged or malicious)",
+    )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > limit:
+                return error
+            if archive.testzip() is not None:
+                return _file_error("工作簿已损坏，无法读取", "the workbook is damaged")
+    except (zipfile.BadZipFile, ValueError, EOFError, zlib.error):
+        return _file_error("工作簿已损坏，无法读取", "the workbook is damaged")
+    return None
 
 
 HEADER_NOTE_RE = re.compile(r"\s*[（(][^（(]*[)）]\s*$")
