@@ -1,6 +1,5 @@
-"""Paste bench/results/<scale>.md and the in-process times into BENCHMARKS.md's placeholders.
-
-.venv/bin/python -m bench.fill_benchmarks      # replaces @@OFFICE@@ / @@PLATFORM@@ if present
+"""Paste bench/results/<scale>.md and the in-process times into BENCHMARKS.md between the
+`<!-- bench:<scale> -->` markers:  .venv/bin/python -m bench.fill_benchmarks
 """
 
 from __future__ import annotations
@@ -42,9 +41,11 @@ def main() -> int:
     target = ROOT / "BENCHMARKS.md"
     text = target.read_text()
     for scale in ("office", "platform"):
-        marker = f"@@{scale.upper()}@@"
-        if marker in text:
-            text = text.replace(marker, section(scale))
+        start, end = f"<!-- bench:{scale} -->", f"<!-- /bench:{scale} -->"
+        if start in text:
+            head, rest = text.split(start, 1)
+            _old, tail = rest.split(end, 1)
+            text = f"{head}{start}\n{section(scale)}\n{end}{tail}"
     target.write_text(text)
     return 0
 

@@ -3,6 +3,7 @@
 
     make bench SCALE=office            # = bench/run.sh office (generates the data if missing)
     .venv/bin/python -m bench.run --scale office --repeat 3
+    .venv/bin/python -m bench.fill_benchmarks   # paste bench/results/*.md into BENCHMARKS.md
 
 Starts gunicorn (deploy/gunicorn.conf.py, 2 workers, DEBUG off, persistent connections) with
 bench.settings (the project's URLs plus the floor views), drives it with wrk over loopback, runs

@@ -25,3 +25,4 @@ $PY -m bench.run --scale "$SCALE" --repeat "${BENCH_REPEAT:-3}"
 $PY -m bench.inprocess --scale "$SCALE" --n 20 | grep RESULT > "bench/results/$SCALE-inprocess.json"
 $PY -m bench.report "$SCALE" --explain
 echo "results: bench/results/$SCALE.md (EXPLAIN plans: bench/results/$SCALE-explain.md)"
+$PY -m bench.fill_benchmarks
