@@ -7,6 +7,8 @@ middleware, and an admin to browse it. Personal fields (names, ID numbers, phone
 left out on purpose.
 
 What writes history (see RELIABILITY.md for the list and its tests):
+- contact logs themselves are append-only records (no edit view; read-only in the admin once
+  drawn for a supervision audit), so they are not registered;
 - every `save()` / `create()` / `delete()` of the registered models (model signals): withdrawal
   requests through their whole flow, payout runs (created, approved), scheme versions, strike
   cases when created, candidates edited in the admin or saved by services;
@@ -61,7 +63,6 @@ def register() -> None:
     auditlog.register(StrikeCase)
     auditlog.register(SubsidyScheme)
     auditlog.register(PayoutRun, exclude_fields=["facts", "scheme_snapshot"])
-    auditlog.register(ContactLog, exclude_fields=["phone_number", "new_numbers"])
     post_save.connect(_contact_logged, sender=ContactLog, dispatch_uid="audit_contact_status")
 
 
@@ -95,11 +96,14 @@ def _contact_logged(sender, instance, created: bool, raw: bool = False, **kwargs
     new = status_after_contact(current=current, outcome=instance.outcome, intent=instance.intent)
     if new == current:
         return
-    actor = getattr(instance.caller, "user", None)
+    caller_id = instance.caller_id
 
     def write() -> None:
         if status() == new:
+            from callbacks.models import Caller
+
             candidate = Candidate.objects.get(pk=instance.candidate_id)
+            actor = Caller.objects.select_related("user").get(pk=caller_id).user
             record_update(candidate, {"status": (current, new)}, actor=actor)
 
     transaction.on_commit(write)
