@@ -101,6 +101,8 @@ def goals(data: dict) -> list[tuple[str, str, str, str, bool | None]]:
 def write_report(data: dict, target: Path) -> None:
     lines = [f"### Scale: {data['scale']} (run {data.get('started', '?')} – {data.get('finished', '?')})", ""]
     lines += [f"Medians of {data.get('repeat', 3)} runs, (min–max) in brackets.", ""]
+    if data.get("batch_repeat") and data.get("batch_repeat") != data.get("repeat"):
+        lines += [f"Batch tasks (payout … reconciliation): {data['batch_repeat']} run(s) each, for time.", ""]
     for key in ("calibration_before", "calibration_after"):
         if key in data:
             cal = data[key]
