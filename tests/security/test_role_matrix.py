@@ -334,3 +334,28 @@ def test_post_matrix(world, redis_db):
     text = "\n".join(f"{n:45} {' '.join(f'{c:>3}' for c in codes)}" for n, codes in got.items())
     assert got == table, "actual:\n" + text
     assert checks > 0
+
+
+def test_admin_is_staff_only(world, client):
+    """The admin and the RQ dashboard (skipped by the matrix): every role but the office's staff
+    users is sent to the admin login; nobody gets a page."""
+    urls = [
+        reverse("admin:index"),
+        reverse("admin:admissions_candidate_changelist"),
+        reverse("admin:callbacks_contactlog_changelist"),
+        reverse("admin:auditlog_logentry_changelist"),
+        "/admin/rq/",
+    ]
+    for role in ROLES:
+        if role == "office":
+            continue
+        client.logout()
+        if world.users[role] is not None:
+            client.force_login(world.users[role])
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code in (302, 403, 404), (role, url, response.status_code)
+            if response.status_code == 302:
+                assert "/login/" in response["Location"], (role, url)
+    client.force_login(world.users["office"])
+    assert client.get(reverse("admin:index")).status_code == 200

@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 # Patterns the matrix does not visit, and why.
 SKIPPED_PREFIXES = {
-    "admin/": "Django admin: staff only, guarded by Django's own admin login (checked in test_admin_*)",
+    "admin/": "Django admin: staff only, guarded by its own login (test_admin_is_staff_only)",
     "admin/rq/": "the RQ dashboard lives under admin/ (staff only)",
     "i18n/": "set_language: no data, only switches the interface language",
     "static/": "static files (whitenoise), public by design",
