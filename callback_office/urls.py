@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from callback_office import jobs, views
+from callback_office import audit_views, jobs, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,6 +19,7 @@ urlpatterns = [
     path("jobs/<str:job_id>/", jobs.job_page, name="job_page"),
     path("jobs/<str:job_id>/download/", jobs.job_download, name="job_download"),
     path("imports/", include("callback_office.import_views")),
+    path("audit/", audit_views.audit_log, name="audit_log"),
     path("admin/rq/", include(jobs.rq_dashboard_urls())),
     path("admin/", admin.site.urls),
 ]

@@ -151,3 +151,15 @@ def test_an_audited_contact_log_is_read_only_in_the_admin(world, client):
     contact.refresh_from_db()
     assert contact.notes == notes_before
     assert ContactLog.objects.filter(pk=contact.pk).exists()
+
+
+def test_the_office_reads_the_audit_log(world, client):
+    run = world.objects["run"]
+    payout_run_approve(run=run, user=world.users["office"])
+    client.force_login(world.users["office"])
+    page = client.get(reverse("audit_log") + f"?model=payoutrun&object={run.pk}")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "status：draft → approved" in html
+    client.force_login(world.users["leader"])
+    assert client.get(reverse("audit_log")).status_code == 403

@@ -126,6 +126,7 @@ imports:confirm                                 L 403 403 403 403 403 403 405
 imports:template                                L 403 403 403 403 403 403 200
 imports:job_result                              L 403 403 403 403 403 403   R
 imports:export                                  L 403 403 403 403 403 403 200
+audit_log                                       L 403 403 403 403 403 403 200
 """
 
 # Change endpoints: POST by each role that must be refused, with what it gets; nothing may change.
