@@ -335,6 +335,10 @@ def test_post_matrix(world, redis_db):
     text = "\n".join(f"{n:45} {' '.join(f'{c:>3}' for c in codes)}" for n, codes in got.items())
     assert got == table, "actual:\n" + text
     assert checks > 0
+    # the hash does see a change: the office resolving the discrepancy moves it
+    client.force_login(world.users["office"])
+    client.post(url_of(by_name["reports:discrepancy_resolve"], o))
+    assert fingerprint() != before
 
 
 def test_admin_is_staff_only(world, client):
