@@ -264,8 +264,9 @@ class ReconciliationRun(models.Model):
     """One run of the nightly reconciliation of payment and registration lists (对账)."""
 
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="reconciliation_runs")
-    status = models.CharField(_("状态"), max_length=16, choices=ReconciliationStatus.choices,
-                              default=ReconciliationStatus.RUNNING)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=ReconciliationStatus.choices, default=ReconciliationStatus.RUNNING
+    )
     trigger = models.CharField(_("触发方式"), max_length=32, blank=True)
     job_id = models.CharField(_("任务编号"), max_length=64, blank=True)
     files = models.JSONField(_("文件"), default=list, blank=True)
@@ -275,7 +276,9 @@ class ReconciliationRun(models.Model):
     discrepancies_open = models.PositiveIntegerField(_("未处理差异"), default=0)
     started_at = models.DateTimeField(_("开始时间"), auto_now_add=True)
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
-    duration_seconds = models.DecimalField(_("耗时(秒)"), max_digits=10, decimal_places=2, null=True, blank=True)
+    duration_seconds = models.DecimalField(
+        _("耗时(秒)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     error = models.TextField(_("错误"), blank=True)
 
     class Meta:
@@ -303,17 +306,31 @@ class Discrepancy(models.Model):
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="discrepancies")
     kind = models.CharField(_("类型"), max_length=32, choices=DiscrepancyKind.choices)
     exam_number = models.CharField(_("考生号"), max_length=32)
-    candidate = models.ForeignKey(Candidate, on_delete=models.SET_NULL, null=True, blank=True,
-                                  related_name="discrepancies", verbose_name=_("考生"))
+    candidate = models.ForeignKey(
+        Candidate,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="discrepancies",
+        verbose_name=_("考生"),
+    )
     details = models.TextField(_("说明"), blank=True)
     resolved = models.BooleanField(_("已处理"), default=False)
     resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
-    resolved_by = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+", verbose_name=_("处理人"))
-    first_run = models.ForeignKey(ReconciliationRun, on_delete=models.SET_NULL, null=True, blank=True,
-                                  related_name="+")
-    last_run = models.ForeignKey(ReconciliationRun, on_delete=models.SET_NULL, null=True, blank=True,
-                                 related_name="+")
+    resolved_by = models.ForeignKey(
+        "auth.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("处理人"),
+    )
+    first_run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -326,7 +343,9 @@ class Discrepancy(models.Model):
         ]
         indexes = [
             # the open-discrepancy lists (office page, callers' lists)
-            models.Index(fields=["season", "candidate"], condition=Q(resolved=False), name="discrepancy_open"),
+            models.Index(
+                fields=["season", "candidate"], condition=Q(resolved=False), name="discrepancy_open"
+            ),
         ]
 
     def __str__(self) -> str:

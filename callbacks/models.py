@@ -78,8 +78,14 @@ class Caller(models.Model):
     prev_excellent = models.BooleanField(_("上年优秀个人"), default=False)
     # Share of a full-time caller's load for fair distribution; blank = by kind (teachers and
     # staff full-time 1.0, students part-time 0.5).
-    capacity = models.DecimalField(_("工作量系数"), max_digits=3, decimal_places=2, null=True, blank=True,
-                                   help_text=_("全职 1.0，兼职学生 0.5；留空按身份"))
+    capacity = models.DecimalField(
+        _("工作量系数"),
+        max_digits=3,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("全职 1.0，兼职学生 0.5；留空按身份"),
+    )
 
     class Meta:
         ordering = ["season", "staff_no"]
@@ -204,8 +210,9 @@ class ProspectReport(models.Model):
     """
 
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="prospect_reports")
-    caller = models.ForeignKey(Caller, on_delete=models.CASCADE, related_name="prospect_reports",
-                               verbose_name=_("报备人"))
+    caller = models.ForeignKey(
+        Caller, on_delete=models.CASCADE, related_name="prospect_reports", verbose_name=_("报备人")
+    )
     name = models.CharField(_("姓名"), max_length=64, blank=True)
     exam_number = models.CharField(_("考生号"), max_length=32, blank=True)
     id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
@@ -217,13 +224,18 @@ class ProspectReport(models.Model):
         verbose_name = _("报备")
         verbose_name_plural = _("报备")
         constraints = [
-            models.CheckConstraint(condition=~Q(exam_number="") | ~Q(id_number=""),
-                                   name="report_names_exam_or_id_number"),
+            models.CheckConstraint(
+                condition=~Q(exam_number="") | ~Q(id_number=""), name="report_names_exam_or_id_number"
+            ),
             # first reporter wins: one report per exam number / ID number in a season
-            models.UniqueConstraint(fields=["season", "exam_number"], condition=~Q(exam_number=""),
-                                    name="report_unique_exam_number"),
-            models.UniqueConstraint(fields=["season", "id_number"], condition=~Q(id_number=""),
-                                    name="report_unique_id_number"),
+            models.UniqueConstraint(
+                fields=["season", "exam_number"],
+                condition=~Q(exam_number=""),
+                name="report_unique_exam_number",
+            ),
+            models.UniqueConstraint(
+                fields=["season", "id_number"], condition=~Q(id_number=""), name="report_unique_id_number"
+            ),
         ]
 
     def __str__(self) -> str:

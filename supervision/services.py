@@ -715,7 +715,9 @@ def noshow_verify(*, case: StrikeCase, supervisor: Caller, note: str, confirmed:
     if not note.strip():
         raise ValidationError(_("请填写核实说明（核查了哪些记录和录音）。"))
     with transaction.atomic():
-        case = StrikeCase.objects.select_for_update(of=("self",)).select_related("requested_by").get(pk=case.pk)
+        case = (
+            StrikeCase.objects.select_for_update(of=("self",)).select_related("requested_by").get(pk=case.pk)
+        )
         if not case.needs_verification:
             raise ValidationError(_("只有“确认不来”和“报到后未报到”的案件需要督查核实。"))
         if case.verified_at is not None:
