@@ -109,6 +109,9 @@ def seed(season: Season, rng: random.Random) -> None:
                     )
 
     if teams:
+        # An incident cannot have happened after today: a future season's (contacts dated ahead)
+        # complaint is dated today at the latest.
+        occurred = min(start, timezone.localdate())
         services.incident_record(
             season=season,
             kind=IncidentKind.COMPLAINT,
@@ -117,7 +120,7 @@ def seed(season: Season, rng: random.Random) -> None:
             caused_by_improper_callback=False,
             description="家长来电反映同一天接到多次电话。",
             handling="已协调组内分工，一名回访员负责联系。",
-            occurred_on=start,
-            handled_on=start,
+            occurred_on=occurred,
+            handled_on=occurred,
             user=supervisors[0].user,
         )

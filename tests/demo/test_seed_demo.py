@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, Max, Min, Q, Sum
 from django.test import override_settings
+from django.utils import timezone
 
 from admissions.choices import AdmissionType, CallbackStatus, Level
 from admissions.models import (
@@ -38,6 +39,7 @@ from callbacks.demo import (
     id_check_digit,
 )
 from callbacks.models import Assignment, Attendance, Caller, ContactLog, ProspectReport, Team
+from supervision.models import Incident
 from tests.demo import seeders
 from tests.demo.conftest import SMALL
 
@@ -367,3 +369,29 @@ def test_the_configured_seeders_run_on_a_small_season(demo):
         verbosity=0,
     )
     assert demo_season_exists(year=2019)
+
+
+def test_the_configured_seeders_run_on_a_future_season(demo):
+    """A season after the current year (contacts dated ahead of today) seeds with every app's
+    seeder: the supervision demo's incident is dated today at the latest, never in the future."""
+    today = timezone.localdate()
+    year = today.year + 2
+    call_command(
+        "seed_demo",
+        "--candidates",
+        "60",
+        "--callers",
+        "10",
+        "--teams",
+        "1",
+        "--year",
+        str(year),
+        "--no-previous",
+        verbosity=0,
+    )
+    assert demo_season_exists(year=year)
+    season = Season.objects.get(year=year)
+    assert ContactLog.objects.filter(candidate__season=season, contacted_at__date__gt=today).exists()
+    incidents = list(Incident.objects.filter(season=season))
+    assert len(incidents) == 1
+    assert incidents[0].occurred_on <= today
