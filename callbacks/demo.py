@@ -52,7 +52,15 @@ from callbacks.choices import (
     RiskSignal,
     TeamKind,
 )
-from callbacks.models import Assignment, Attendance, Caller, ContactLog, ProspectReport, Team
+from callbacks.models import (
+    Assignment,
+    Attendance,
+    Caller,
+    ContactLog,
+    ProspectReport,
+    Team,
+    team_default_sort_order,
+)
 
 # The same password for every demo user; readable, and it passes the configured validators.
 DEMO_PASSWORD = "huifang-demo-2023"
@@ -834,10 +842,23 @@ class _Generator:
             [through(**m) for m in memberships if m["user_id"] in reused], ignore_conflicts=True
         )
         regular = Team.objects.bulk_create(
-            [Team(season=season, name=team_name(i + 1), kind=TeamKind.REGULAR) for i in range(o.team_count)]
+            [
+                Team(season=season, name=team_name(i + 1), kind=TeamKind.REGULAR, sort_order=i + 1)
+                for i in range(o.team_count)
+            ]
         )
-        supervision = Team.objects.create(season=season, name="督查组", kind=TeamKind.SUPERVISION)
-        strike = Team.objects.create(season=season, name="突击组", kind=TeamKind.STRIKE)
+        supervision = Team.objects.create(
+            season=season,
+            name="督查组",
+            kind=TeamKind.SUPERVISION,
+            sort_order=team_default_sort_order("督查组", TeamKind.SUPERVISION),
+        )
+        strike = Team.objects.create(
+            season=season,
+            name="突击组",
+            kind=TeamKind.STRIKE,
+            sort_order=team_default_sort_order("突击组", TeamKind.STRIKE),
+        )
         regular = list(Team.objects.filter(season=season, kind=TeamKind.REGULAR).order_by("id"))
 
         def team_of(p: _Staff) -> Team:

@@ -33,7 +33,15 @@ from callback_office import importing as imp
 from callback_office.importing import CellError, Column, ImportKind, ImportPlan, KindExtension, RowError
 from callback_office.roles import Role
 from callbacks.choices import AssignmentSource, CallerKind, TeamKind
-from callbacks.models import TEAM_SIZE_MAX, TEAM_SIZE_MIN, Assignment, Attendance, Caller, Team
+from callbacks.models import (
+    TEAM_SIZE_MAX,
+    TEAM_SIZE_MIN,
+    Assignment,
+    Attendance,
+    Caller,
+    Team,
+    team_default_sort_order,
+)
 
 MANAGED_ROLES = (Role.CALLER, Role.LEADER, Role.SUPERVISOR, Role.STRIKE)
 SPECIAL_TEAMS = {"督查组": TeamKind.SUPERVISION, "突击组": TeamKind.STRIKE}
@@ -175,7 +183,10 @@ def roster_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan:
         if user is not None and user.first_name != row["name"]:
             user.first_name = row["name"]
             renamed_users.append(user)
-    new_team_names = sorted({r["teams"][0] for r in rows if not r["is_supervisor"]} - set(teams))
+    new_team_names = sorted(
+        {r["teams"][0] for r in rows if not r["is_supervisor"]} - set(teams),
+        key=lambda n: (team_default_sort_order(n, SPECIAL_TEAMS.get(n, TeamKind.REGULAR)), n),
+    )
 
     to_create: list[tuple[dict, Caller]] = []
     to_update: list[tuple[dict, Caller]] = []
@@ -219,9 +230,12 @@ def roster_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan:
         if any(u.pk is None for u in created_users):
             user_ids.update(User.objects.filter(username__in=staff_nos).values_list("username", "id"))
         # teams
-        created_teams = [
-            Team(season=season, name=n, kind=SPECIAL_TEAMS.get(n, TeamKind.REGULAR)) for n in new_team_names
-        ]
+        created_teams = []
+        for n in new_team_names:
+            kind = SPECIAL_TEAMS.get(n, TeamKind.REGULAR)
+            created_teams.append(
+                Team(season=season, name=n, kind=kind, sort_order=team_default_sort_order(n, kind))
+            )
         Team.objects.bulk_create(created_teams)
         all_teams = {**teams, **{t.name: t for t in created_teams}}
         if any(t.pk is None for t in created_teams):
@@ -481,7 +495,8 @@ class RosterResource(resources.ModelResource):
 
     def dehydrate_teams(self, obj: Caller) -> str:
         if obj.is_supervisor:
-            return "、".join(sorted(t.name for t in obj.supervised_teams.all()))
+            teams = sorted(obj.supervised_teams.all(), key=lambda t: (t.sort_order, t.pk))
+            return "、".join(t.name for t in teams)
         return obj.team.name if obj.team else ""
 
     def dehydrate_is_leader(self, obj: Caller) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -26,6 +27,54 @@ STUDENT_CAPACITY = Decimal("0.5")
 TEAM_SIZE_MIN = 8
 TEAM_SIZE_MAX = 13
 
+# Teams are listed by `sort_order`, then id, never by name: 第十组 sorts before 第二组 as text.
+TEAM_ORDER = ("sort_order", "id")
+UNNUMBERED_TEAM_ORDER = 1000
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_TEAM_NUMBER_RE = re.compile(r"\d+|[零〇一二两三四五六七八九十百千]+")
+
+
+def team_number(name: str) -> int | None:
+    """The number in a team's name: 第十二组 → 12, 第3组 → 3, 突击组 → None."""
+    m = _TEAM_NUMBER_RE.search(name)
+    if m is None:
+        return None
+    text = m.group()
+    if text.isdigit():
+        return int(text)
+    total, digit = 0, 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        else:
+            total += (digit or 1) * _CN_UNITS[ch]
+            digit = 0
+    return total + digit
+
+
+def team_default_sort_order(name: str, kind: str = TeamKind.REGULAR) -> int:
+    """Where a new team goes in lists: numbered regular teams by their number, then the others
+    (unnumbered regular teams, then the supervision group and the strike team). The office can
+    change it in the admin."""
+    number = team_number(name) if kind == TeamKind.REGULAR else None
+    if number is not None:
+        return number
+    return UNNUMBERED_TEAM_ORDER + list(TeamKind.values).index(kind)
+
 
 class Team(models.Model):
     """A call-back team (回访小组) of 8–13 callers with a leader, or a special group."""
@@ -44,9 +93,12 @@ class Team(models.Model):
     supervisors = models.ManyToManyField(
         "Caller", blank=True, related_name="supervised_teams", verbose_name=_("督查")
     )
+    sort_order = models.PositiveIntegerField(
+        _("排序"), default=0, help_text=_("小组在各列表中的顺序，小的在前（新建小组按名称中的序号）")
+    )
 
     class Meta:
-        ordering = ["season", "name"]
+        ordering = ["season", *TEAM_ORDER]
         verbose_name = _("回访小组")
         verbose_name_plural = _("回访小组")
         constraints = [models.UniqueConstraint(fields=["season", "name"], name="team_unique_per_season")]

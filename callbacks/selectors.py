@@ -381,7 +381,7 @@ def ledger_overview(*, callers: QuerySet[Caller]) -> list[LedgerLine]:
             n_contacts=Sum("assignments__candidate__contact_count", filter=active),
             n_seconds=Sum("assignments__candidate__contact_seconds", filter=active),
         )
-        .order_by("team__name", "staff_no")
+        .order_by("team__sort_order", "team_id", "staff_no")
     )
     return [
         LedgerLine(

@@ -24,9 +24,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from math import ceil, floor
 from typing import Any
 from urllib.parse import urlencode
 
@@ -50,14 +51,15 @@ from callbacks.casework_models import (
     WithdrawalRequest,
     WithdrawalStatus,
 )
-from callbacks.models import Assignment, Caller, ContactLog, Team
+from callbacks.models import TEAM_ORDER, Assignment, Caller, ContactLog, Team
 from callbacks.selectors import candidates_for, overdue_hours, team_ids_for
 from reports.models import ALL_LEVELS, ProgressSnapshot, Scope
 from subsidies.engine.facts import LevelFacts
+from subsidies.engine.numbers import frac, money
 from subsidies.engine.phone import level_amount
 from subsidies.engine.scheme import Scheme
 from subsidies.engine.tiers import standards_for
-from subsidies.engine.whatif import next_tier
+from subsidies.engine.whatif import NextTier
 from subsidies.models import SubsidyScheme
 from supervision.choices import FindingCategory, FindingStatus
 from supervision.models import AuditItem, AuditScore, Finding, Incident
@@ -273,20 +275,46 @@ class MemberStats:
         self.levels[level] = self.levels.get(level, LevelFacts()) + facts
 
 
-def _member_standards(m: MemberStats, scheme: Scheme) -> None:
-    """Weighted basic / target standards and the phone-subsidy tier per level (subsidies engine)."""
+def next_tier_for(facts: LevelFacts, level: str, scheme: Scheme, now: dict[str, Any]) -> NextTier | None:
+    """`subsidies.engine.whatif.next_tier` without pricing every count from 1 up: the fewest more
+    enrollments that beat a better tier's threshold follow from the thresholds alone
+    (enrolled + more > threshold × admitted; ≥ for the last tier), and the engine prices that one
+    count. `now` is `level_amount(facts, level, scheme)`. Same answer (a test compares them)."""
+    tiers = scheme.tiers[level]
+    current = now["match"].index if now["match"] else len(tiers)
+    last = len(tiers) - 1
+    more = None
+    for i in range(current):
+        need = frac(tiers[i].threshold) * facts.admitted - facts.enrolled
+        m = max(1, ceil(need) if i == last else floor(need) + 1)
+        more = m if more is None else min(more, m)
+    if more is None or more > facts.admitted - facts.enrolled:
+        return None
+    then = level_amount(replace(facts, enrolled=facts.enrolled + more), level, scheme)
+    assert then is not None and then["match"] is not None and then["match"].index < current
+    return NextTier(level, more, then["match"].label, money(now["amount"]), money(then["amount"]))
+
+
+def _member_standards(m: MemberStats, scheme: Scheme, *, tiers: bool = True) -> None:
+    """Weighted basic / target standards and the phone-subsidy tier per level: one engine call
+    (`level_amount`) per level with the member's aggregated facts, plus one for the next tier."""
     basic = target = Fraction(0)
     admitted = 0
     for level in (Level.UNDERGRADUATE, Level.JUNIOR):
         facts = m.levels.get(level)
         if facts is None or facts.admitted == 0:
             continue
-        std = standards_for(facts, level, scheme)
-        basic += std.basic * facts.admitted
-        target += std.target * facts.admitted
-        admitted += facts.admitted
+        if not tiers:
+            std = standards_for(facts, level, scheme)
+            basic += std.basic * facts.admitted
+            target += std.target * facts.admitted
+            admitted += facts.admitted
+            continue
         calc = level_amount(facts, level, scheme)
-        tip = next_tier(facts, level, scheme)
+        basic += calc["basic"] * facts.admitted
+        target += calc["target"] * facts.admitted
+        admitted += facts.admitted
+        tip = next_tier_for(facts, level, scheme, calc)
         m.tiers.append(
             TierEstimate(
                 level=level,
@@ -356,7 +384,7 @@ def team_dashboard(
     allowed = dashboard_team_ids(user=user, season=season)
     if not allowed:
         return None
-    teams = list(Team.objects.filter(id__in=allowed).select_related("leader").order_by("name"))
+    teams = list(Team.objects.filter(id__in=allowed).select_related("leader").order_by(*TEAM_ORDER))
     if team_id is None:
         team = teams[0]
     else:
@@ -398,8 +426,8 @@ def team_dashboard(
             total.status[k] = total.status.get(k, 0) + v
         for lv, f in m.levels.items():
             total.add_level(lv, f)
-    _member_standards(total, scheme)
-    total.tiers = []  # the phone subsidy is per caller; the team row shows the team's standards only
+    # the phone subsidy is per caller; the team row shows the team's standards only
+    _member_standards(total, scheme, tiers=False)
     stage = season.payment_stage(timezone.localdate(now))
     trend = _weekly(
         list(
@@ -751,7 +779,7 @@ def office_dashboard(
             }
         )
 
-    teams = list(Team.objects.filter(season=season).order_by("name").values("id", "name", "kind"))
+    teams = list(Team.objects.filter(season=season).order_by(*TEAM_ORDER).values("id", "name", "kind"))
     per_team = cached(f"team-counts:{season.pk}", lambda: team_counts(season=season), refresh=refresh)
     findings_by_team = dict(
         Finding.objects.filter(season=season, status__in=FindingStatus.unresolved())
@@ -1056,7 +1084,7 @@ class SupervisorDashboard:
 def supervisor_dashboard(*, user: AbstractBaseUser, season: Season) -> SupervisorDashboard:
     """The supervised teams' samples, scores per week, findings by category, repeated issues."""
     team_ids = supervised_team_ids(user=user, season=season)
-    teams = list(Team.objects.filter(id__in=team_ids).order_by("name"))
+    teams = list(Team.objects.filter(id__in=team_ids).order_by(*TEAM_ORDER))
     samples = {
         r["team_id"]: r
         for r in AuditItem.objects.filter(sample__season=season, team_id__in=team_ids)
@@ -1353,10 +1381,16 @@ def _masked(c: Candidate, full_pii: bool) -> str:
 
 
 def candidate_table(
-    title: str, candidates: list[Candidate] | QuerySet[Candidate], *, user: AbstractBaseUser
+    title: str,
+    candidates: list[Candidate] | QuerySet[Candidate],
+    *,
+    user: AbstractBaseUser,
+    full_pii: bool | None = None,
 ) -> Table:
-    """Candidate rows with the ID number masked unless the user is the office."""
-    full = is_office(user)
+    """Candidate rows with the ID number masked unless the user is the office (exports, logged in
+    ExportLog). Screens pass `full_pii=False`: masked for everyone (reveals are logged one by one
+    on the candidate page)."""
+    full = is_office(user) if full_pii is None else full_pii and is_office(user)
     t = Table("candidates", title, list(CANDIDATE_COLUMNS))
     for c in candidates:
         t.add(

@@ -78,7 +78,7 @@ class WeeklyReport(models.Model):
     generated_at = models.DateTimeField(_("生成时间"), auto_now=True)
 
     class Meta:
-        ordering = ["-week_start", "team__name"]
+        ordering = ["-week_start", "team__sort_order", "team_id"]
         verbose_name = _("小组周报")
         verbose_name_plural = _("小组周报")
         constraints = [

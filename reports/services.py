@@ -33,7 +33,7 @@ from admissions.choices import CallbackStatus
 from admissions.models import Candidate, Season
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
 from callbacks.choices import Intent, TeamKind
-from callbacks.models import Assignment, Caller, ContactLog, Team
+from callbacks.models import TEAM_ORDER, Assignment, Caller, ContactLog, Team
 from reports.models import ALL_LEVELS, ProgressSnapshot, Scope, WeeklyReport
 
 RATE_PLACES = Decimal("0.00001")
@@ -383,7 +383,7 @@ def weekly_report_generate(*, season: Season, week_start: dt.date, progress=None
         .exclude(kind=TeamKind.STRIKE)
         .exclude(kind=TeamKind.SUPERVISION)
         .select_related("leader")
-        .order_by("name")
+        .order_by(*TEAM_ORDER)
     )
     by_team = weekly_members(season=season, teams=teams, week_start=week_start)
     last_day = week_start + dt.timedelta(days=6)

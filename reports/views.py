@@ -171,7 +171,9 @@ def discrepancy_export(request: HttpRequest) -> HttpResponse:
 @require_role(Role.LEADER, Role.OFFICE)
 def weekly_list(request: HttpRequest) -> HttpResponse:
     season = _season(request)
-    reports = weekly_reports_for(user=request.user, season=season).order_by("-week_start", "team__name")
+    reports = weekly_reports_for(user=request.user, season=season).order_by(
+        "-week_start", "team__sort_order", "team_id"
+    )
     return render(
         request,
         "reports/weekly_list.html",

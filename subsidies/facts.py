@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 
 from admissions.choices import CallbackStatus, Level
 from admissions.models import Season
-from callbacks.models import Assignment, Attendance, Caller, Team
+from callbacks.models import TEAM_ORDER, Assignment, Attendance, Caller, Team
 from subsidies.engine.facts import (
     AdjustmentFact,
     AuditCount,
@@ -104,7 +104,9 @@ def load_facts(*, season: Season) -> SeasonFacts:
             supervisor_ids=tuple(supervisors.get(t["id"], ())),
             kind=t["kind"],
         )
-        for t in Team.objects.filter(season=season).order_by("name").values("id", "name", "leader_id", "kind")
+        for t in Team.objects.filter(season=season)
+        .order_by(*TEAM_ORDER)
+        .values("id", "name", "leader_id", "kind")
     )
     audits = tuple(
         AuditCount(supervisor_id=s, team_id=t, count=n)

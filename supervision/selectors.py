@@ -18,7 +18,7 @@ from admissions.choices import CallbackStatus
 from admissions.models import Season
 from callback_office.roles import Role, has_role, is_office
 from callbacks.choices import QualificationStatus, TeamKind
-from callbacks.models import Assignment, Caller, ContactLog, Team
+from callbacks.models import TEAM_ORDER, Assignment, Caller, ContactLog, Team
 from supervision.choices import FindingStatus, IncidentKind
 from supervision.models import (
     AuditItem,
@@ -75,7 +75,7 @@ def is_supervision_lead(*, user: AbstractBaseUser, season: Season) -> bool:
 
 
 def teams_for(*, user: AbstractBaseUser, season: Season) -> QuerySet[Team]:
-    return Team.objects.filter(id__in=supervised_team_ids(user=user, season=season)).order_by("name")
+    return Team.objects.filter(id__in=supervised_team_ids(user=user, season=season)).order_by(*TEAM_ORDER)
 
 
 def samples_for(*, user: AbstractBaseUser, season: Season) -> QuerySet[AuditSample]:
@@ -164,7 +164,7 @@ def unreviewed_callers(*, user: AbstractBaseUser, season: Season) -> QuerySet[Ca
     qs = Caller.objects.filter(season=season, qualification_status=QualificationStatus.PENDING)
     if not is_office(user):
         qs = qs.filter(team_id__in=supervised_team_ids(user=user, season=season))
-    return qs.select_related("team").order_by("team__name", "staff_no")
+    return qs.select_related("team").order_by("team__sort_order", "team_id", "staff_no")
 
 
 def reviewable_callers(*, user: AbstractBaseUser, season: Season) -> QuerySet[Caller]:
@@ -327,7 +327,7 @@ def ledger_shortfalls(
     by_caller = {r["caller_id"]: r for r in rows}
     callers = Caller.objects.filter(season=season, team_id__in=team_ids).select_related("team")
     out = []
-    for c in callers.order_by("team__name", "staff_no"):
+    for c in callers.order_by("team__sort_order", "team_id", "staff_no"):
         r = by_caller.get(c.id)
         if not r:
             continue
@@ -380,7 +380,7 @@ def audit_ledger(
     counts = {
         (r["supervisor_id"], r["item__team_id"]): r
         for r in scores.values(
-            "supervisor_id", "item__team_id", "supervisor__name", "item__team__name"
+            "supervisor_id", "item__team_id", "supervisor__name", "item__team__name", "item__team__sort_order"
         ).annotate(n=Count("item_id", distinct=True))
     }
     found = {
@@ -391,7 +391,8 @@ def audit_ledger(
         LedgerRow(sid, r["supervisor__name"], tid, r["item__team__name"], r["n"], found.get((sid, tid), 0))
         for (sid, tid), r in counts.items()
     ]
-    return sorted(rows, key=lambda r: (r.supervisor_name, r.team_name))
+    team_order = {tid: (r["item__team__sort_order"], tid) for (_sid, tid), r in counts.items()}
+    return sorted(rows, key=lambda r: (r.supervisor_name, team_order[r.team_id]))
 
 
 # --- facts for the subsidy engine and dashboards (INTERFACES.md) -----------------------------

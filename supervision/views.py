@@ -25,7 +25,7 @@ from admissions.selectors import season_current
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
 from callback_office.privacy import mask_phone
 from callback_office.roles import Role, is_office, require_role
-from callbacks.models import Caller, ContactLog, StrikeCase, Team
+from callbacks.models import TEAM_ORDER, Caller, ContactLog, StrikeCase, Team
 from callbacks.selectors import caller_for
 from supervision import selectors as sel
 from supervision import services
@@ -180,7 +180,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _errors(request, exc)
         return redirect("supervision:coverage")
-    teams = Team.objects.filter(season=season).prefetch_related("supervisors").order_by("kind", "name")
+    teams = Team.objects.filter(season=season).prefetch_related("supervisors").order_by(*TEAM_ORDER)
     rows = [(t, {s.pk for s in t.supervisors.all()}) for t in teams]
     return render(request, "supervision/coverage.html", {"rows": rows, "supervisors": supervisors})
 
@@ -263,7 +263,10 @@ def sample_detail(request: HttpRequest, sample_id: int) -> HttpResponse:
     return render(
         request,
         "supervision/sample_detail.html",
-        {"sample": sample, "items": items.order_by("team__name", "contact_log__caller__staff_no", "id")},
+        {
+            "sample": sample,
+            "items": items.order_by("team__sort_order", "team_id", "contact_log__caller__staff_no", "id"),
+        },
     )
 
 
@@ -608,7 +611,7 @@ def calibration(request: HttpRequest) -> HttpResponse:
 def incident_list(request: HttpRequest) -> HttpResponse:
     season = _season()
     team_ids = sel.supervised_team_ids(user=request.user, season=season)
-    teams = Team.objects.filter(id__in=team_ids).order_by("name")
+    teams = Team.objects.filter(id__in=team_ids).order_by(*TEAM_ORDER)
     if request.method == "POST":
         team = get_object_or_404(teams, pk=_pk(request.POST.get("team")))
         caller = None

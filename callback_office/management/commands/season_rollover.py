@@ -42,7 +42,7 @@ def season_rollover(*, from_year: int, to_year: int, members: bool = False) -> C
     returns what was created, by kind."""
     from admissions.models import ProvincePolicy, Season
     from callbacks.choices import QualificationStatus
-    from callbacks.models import Caller, Team
+    from callbacks.models import TEAM_ORDER, Caller, Team
     from subsidies.models import SubsidyScheme
 
     if from_year == to_year:
@@ -86,12 +86,14 @@ def season_rollover(*, from_year: int, to_year: int, members: bool = False) -> C
             Team.objects.filter(season=source)
             .select_related("leader")
             .prefetch_related("supervisors", "members")
-            .order_by("name")
+            .order_by(*TEAM_ORDER)
         )
         team_for: dict[int, Team] = {}
         for old_team in old_teams:
             team, new = Team.objects.get_or_create(
-                season=target, name=old_team.name, defaults={"kind": old_team.kind}
+                season=target,
+                name=old_team.name,
+                defaults={"kind": old_team.kind, "sort_order": old_team.sort_order},
             )
             team_for[old_team.pk] = team
             created["teams"] += int(new)
