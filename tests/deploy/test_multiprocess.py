@@ -317,9 +317,10 @@ def _flow(stack: Stack, db: dict) -> None:
            GROUP BY candidate_id HAVING count(*) > 1) d""",
     ) == (0,)
 
-    # --- A contact logged through web 2 by a caller who claimed through web 1.
+    # --- A contact logged through one web process by a caller who claimed through the other.
     # 4 callers × 10 from a pool of 30: whoever came last may have got none.
-    first_caller = next(cid for cid in caller_ids if per_caller[cid] > 0)
+    first = next(i for i, cid in enumerate(caller_ids) if per_caller[cid] > 0)
+    first_caller = caller_ids[first]
     (candidate_id, before) = one(
         db,
         """SELECT c.id, c.contact_count FROM admissions_candidate c JOIN callbacks_assignment a
@@ -329,8 +330,8 @@ def _flow(stack: Stack, db: dict) -> None:
     )
     now = dt.datetime.now().astimezone(dt.timezone(dt.timedelta(hours=8)))
     response = post(
-        sessions[0],
-        stack.url(1, f"/callbacks/candidates/{candidate_id}/contacts/"),
+        sessions[first],  # that caller's own session: another caller gets a 404
+        stack.url(1 - first % 2, f"/callbacks/candidates/{candidate_id}/contacts/"),
         {
             "contacted_at": (now - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"),
             "channel": "phone",
