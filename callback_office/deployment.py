@@ -1,7 +1,7 @@
 """Production settings read from the environment (used by settings.py; plumbing only).
 
 Everything here is a pure function of `os.environ` so that tests can resolve the settings of a
-configuration without starting Django: `secret_key`, `media_storage`, `email_settings`,
+configuration without starting Django: `secret_key`, `media_storage`, `archive_storage`, `email_settings`,
 `replica_database`, `logging_config`. Nothing imports an app.
 """
 
@@ -21,6 +21,7 @@ from callback_office.env import env_bool, env_int, env_str
 DEV_SECRET_KEY = "dev-insecure-only-for-local-demo-and-tests-0123456789abcdef"
 S3_BACKEND = "storages.backends.s3.S3Storage"
 LOCAL_BACKEND = "django.core.files.storage.FileSystemStorage"
+ARCHIVE_BACKEND = "callback_office.media.RecordingArchiveStorage"
 
 
 def secret_key(*, production: bool) -> str:
@@ -71,6 +72,31 @@ def media_storage() -> dict[str, Any]:
     if "endpoint_url" in options and "addressing_style" not in options:
         # MinIO and most self-hosted S3 servers want path-style URLs.
         options["addressing_style"] = "path"
+    # Objects read through the app (streamed downloads, the retention move) spill to a
+    # temporary file past this size instead of staying in memory.
+    options["max_memory_size"] = env_int("AWS_S3_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
+    return {"BACKEND": S3_BACKEND, "OPTIONS": options}
+
+
+def archive_storage() -> dict[str, Any]:
+    """STORAGES["archive"]: where recordings go after the five-month retention. Local disk
+    (RECORDING_ARCHIVE_ROOT) by default; with MEDIA_STORAGE=s3 the same object store, under
+    the prefix AWS_ARCHIVE_LOCATION (default "archive") of AWS_ARCHIVE_BUCKET_NAME (default:
+    the media bucket), optionally in a cheaper AWS_ARCHIVE_STORAGE_CLASS (e.g. STANDARD_IA)."""
+    media = media_storage()
+    if media["BACKEND"] != S3_BACKEND:
+        return {"BACKEND": ARCHIVE_BACKEND}
+    options = dict(media["OPTIONS"])
+    options["bucket_name"] = env_str("AWS_ARCHIVE_BUCKET_NAME", options["bucket_name"])
+    options["location"] = env_str("AWS_ARCHIVE_LOCATION", "archive")
+    if (
+        options["bucket_name"] == media["OPTIONS"]["bucket_name"]
+        and options["location"] == media["OPTIONS"]["location"]
+    ):
+        raise ImproperlyConfigured("AWS_ARCHIVE_LOCATION must differ from AWS_LOCATION in the same bucket")
+    storage_class = os.environ.get("AWS_ARCHIVE_STORAGE_CLASS")
+    if storage_class:
+        options["object_parameters"] = {"StorageClass": storage_class}
     return {"BACKEND": S3_BACKEND, "OPTIONS": options}
 
 

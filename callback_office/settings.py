@@ -144,6 +144,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 30 * 1024 * 1024)
 IMPORT_DROP_DIR = Path(env_str("IMPORT_DROP_DIR", str(VAR_DIR / "import-drop")))
+# Stored files reach users only through access-checked views: streamed by the app, or (object
+# storage only) a redirect to a presigned URL valid this many seconds.
+MEDIA_DOWNLOAD_REDIRECT = env_bool("MEDIA_DOWNLOAD_REDIRECT", default=False)
+MEDIA_DOWNLOAD_REDIRECT_EXPIRE = env_int("MEDIA_DOWNLOAD_REDIRECT_EXPIRE", 60)
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6390/0")
 RQ_QUEUES = {
@@ -156,6 +160,7 @@ RQ_SHOW_ADMIN_LINK = True
 # Static: whitenoise, with hashed names (manifest) in production after `collectstatic`.
 STORAGES = {
     "default": deployment.media_storage(),
+    "archive": deployment.archive_storage(),  # recordings past retention (callback_office/media.py)
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG and env_bool("USE_MANIFEST_STATIC", default=PRODUCTION)
