@@ -227,6 +227,9 @@ FINDING_DISPUTE_DAYS = env_int("FINDING_DISPUTE_DAYS", 3)
 FOLLOWUP_OVERDUE_HOURS = env_int("FOLLOWUP_OVERDUE_HOURS", 24)
 # Payout runs for seasons with more callers than this run as background jobs.
 SUBSIDY_SYNC_MAX_CALLERS = env_int("SUBSIDY_SYNC_MAX_CALLERS", 2000)
+# The office dashboard's season-wide numbers (snapshot rows) are refreshed in the background
+# when older than this; 0 recomputes them on every view.
+DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 300)
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The covering index on contacts is a PostgreSQL feature; SQLite builds the plain index.
