@@ -3,14 +3,15 @@
 Any app can run a long office operation (an import, a payout computation, an Excel export) as a
 tracked job and send the user to its progress page:
 
-    from callback_office.jobs import enqueue_tracked, job_url, report_progress, set_result_file
+    from callback_office.jobs import enqueue_tracked, job_url, report_progress, save_result_file
 
     def export_payouts(*, run_id: int) -> None:          # the job: a plain module-level function
         rows = ...
         for i, row in enumerate(rows, 1):
             ...
             report_progress(i, len(rows))               # percent and rows done on the page
-        set_result_file(path, filename="发放表.xlsx")      # a download link when finished
+        save_result_file(data, name="exports/payouts/x.xlsx", filename="发放表.xlsx")
+                                                         # stored, a download link when finished
 
     job_id = enqueue_tracked(export_payouts, queue="default", user=request.user,
                              label=gettext("导出发放表"), run_id=run.pk)
@@ -24,6 +25,9 @@ The job is enqueued in `transaction.on_commit`, so it sees what the request save
 any other exception shows a generic Chinese message (the traceback stays in rq's failed-job
 registry, visible in the office-only dashboard at /admin/rq/). Only the job's owner and the
 office can open its page; anyone else gets 404.
+
+Result files live in the default storage (MEDIA_ROOT, or the bucket with MEDIA_STORAGE=s3), so
+the web process that serves the download need not be the host whose worker wrote it.
 """
 
 from __future__ import annotations
@@ -32,15 +36,17 @@ import logging
 import uuid
 from collections.abc import Callable
 from functools import wraps
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import django_rq
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.module_loading import import_string
@@ -50,6 +56,7 @@ from rq import Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from callback_office.media import safe_name, serve_stored_file
 from callback_office.roles import is_office
 
 logger = logging.getLogger(__name__)
@@ -186,13 +193,26 @@ def report_progress(done: int, total: int) -> None:
     job.save_meta()
 
 
-def set_result_file(path: str | Path, *, filename: str) -> None:
-    """Inside a job: offer `path` (a file under MEDIA_ROOT) for download on the job page."""
+def save_result_file(content: bytes | IO[bytes], *, name: str, filename: str) -> str:
+    """Store a job's product (bytes or a binary file object) as `name` in the default storage
+    and, inside a job, offer it for download on the job page as `filename`. Returns the stored
+    name (the storage may add a suffix: existing objects are never overwritten)."""
+    if isinstance(content, bytes):
+        content = ContentFile(content)
+    elif not isinstance(content, File):
+        content = File(content)
+    stored = default_storage.save(safe_name(name), content)
+    set_result_file(stored, filename=filename)
+    return stored
+
+
+def set_result_file(name: str, *, filename: str) -> None:
+    """Inside a job: offer `name`, already saved in the default storage, for download on the
+    job page as `filename`."""
     job = get_current_job()
     if job is None:
         return
-    relative = Path(path).resolve().relative_to(Path(settings.MEDIA_ROOT).resolve())
-    job.meta["result_file"] = {"path": str(relative), "filename": filename}
+    job.meta["result_file"] = {"name": safe_name(str(name)), "filename": filename}
     job.save_meta()
 
 
@@ -287,13 +307,12 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 @login_required
-def job_download(request: HttpRequest, job_id: str) -> FileResponse:
+def job_download(request: HttpRequest, job_id: str) -> HttpResponse:
+    """The finished job's result file, to its owner and the office (from the default storage;
+    "path" is the key of results written before files went through the storage API)."""
     job = _job_for(request, job_id)
     result = job.meta.get("result_file")
     if job.get_status() != JobStatus.FINISHED or not result:
         raise Http404
-    root = Path(settings.MEDIA_ROOT).resolve()
-    path = (root / result["path"]).resolve()
-    if root not in path.parents or not path.is_file():
-        raise Http404
-    return FileResponse(path.open("rb"), as_attachment=True, filename=result["filename"])
+    name = result.get("name") or result.get("path") or ""
+    return serve_stored_file(default_storage, name, filename=result["filename"], as_attachment=True)

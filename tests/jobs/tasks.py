@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from callback_office.jobs import report_progress, set_result_file
+from callback_office.jobs import report_progress, save_result_file
 
 
 def count_rows(*, total: int, pause: float = 0.0) -> int:
@@ -16,11 +14,7 @@ def count_rows(*, total: int, pause: float = 0.0) -> int:
         if pause:
             time.sleep(pause)
         report_progress(done, total)
-    folder = Path(settings.MEDIA_ROOT) / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "rows.txt"
-    path.write_text(f"{total} rows\n", encoding="utf-8")
-    set_result_file(path, filename="结果.txt")
+    save_result_file(f"{total} rows\n".encode(), name="exports/rows.txt", filename="结果.txt")
     return total
 
 
