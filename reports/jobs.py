@@ -7,12 +7,11 @@ runs and exports on "default" (10 min) — see settings.RQ_QUEUES and the explic
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
-from pathlib import Path
 from typing import Any
 
 import django_rq
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +21,7 @@ from rq import Retry
 from admissions.models import Season
 from admissions.reconciliation import reconcile
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
-from callback_office.jobs import report_progress, set_result_file, set_result_url
+from callback_office.jobs import report_progress, save_result_file, set_result_url
 
 logger = logging.getLogger(__name__)
 
@@ -114,12 +113,13 @@ def discrepancies_export(*, season_year: int, user_id: int) -> str:
         )
         if i % 200 == 0 or i == total:
             report_progress(i, total)
-    folder = Path(settings.MEDIA_ROOT) / "reports" / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"discrepancies-{season.year}-{timezone.now():%Y%m%d%H%M%S%f}.xlsx"
-    save_workbook(wb, str(path))
-    set_result_file(path, filename=f"对账差异-{season.year}.xlsx")
-    return str(path)
+    buf = io.BytesIO()
+    save_workbook(wb, buf)
+    return save_result_file(
+        buf.getvalue(),
+        name=f"reports/exports/discrepancies-{season.year}-{timezone.now():%Y%m%d%H%M%S%f}.xlsx",
+        filename=f"对账差异-{season.year}.xlsx",
+    )
 
 
 # What `manage.py run_job NAME` runs (synchronously, in the command's process).
