@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from admissions.models import Season
-from callback_office.jobs import report_progress, set_result_file, set_result_url
+from callback_office.jobs import report_progress, save_result_file, set_result_url
 from subsidies.exports import write_payout_workbook
 from subsidies.models import PayoutRun
 from subsidies.services import payout_run_create
@@ -27,9 +26,10 @@ def payout_run_job(*, season_id: int, user_id: int | None) -> int:
 
 def payout_workbook_job(*, run_id: int) -> str:
     run = PayoutRun.objects.select_related("season").get(pk=run_id)
-    folder = Path(settings.MEDIA_ROOT) / "payouts"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"payout-{run.season.year}-{run.number}-{run.pk}.xlsx"
-    write_payout_workbook(run, path)
-    set_result_file(path, filename=f"补贴发放表-{run.season.year}-第{run.number}次.xlsx")
-    return str(path)
+    buf = io.BytesIO()
+    write_payout_workbook(run, buf)
+    return save_result_file(
+        buf.getvalue(),
+        name=f"payouts/payout-{run.season.year}-{run.number}-{run.pk}.xlsx",
+        filename=f"补贴发放表-{run.season.year}-第{run.number}次.xlsx",
+    )
