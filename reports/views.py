@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,12 +16,14 @@ from admissions.models import Discrepancy, ReconciliationRun, Season
 from admissions.reconciliation import KINDS, discrepancy_resolve, drop_dir
 from admissions.selectors import season_current
 from callback_office.jobs import ENQUEUE_FAILED_MESSAGE, enqueue_tracked, job_url
+from callback_office.media import serve_stored_file
 from callback_office.roles import Capability, Role, can, is_office, require_role
 from reports import jobs
 from reports.models import WeeklyReport
 from reports.selectors import discrepancies_for, reconciliation_runs, weekly_reports_for
 
 LIST_LIMIT = 500
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _season(request: HttpRequest) -> Season:
@@ -199,15 +199,14 @@ def weekly_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_role(Role.LEADER, Role.OFFICE)
-def weekly_download(request: HttpRequest, pk: int) -> FileResponse:
+def weekly_download(request: HttpRequest, pk: int) -> HttpResponse:
     report = _report_for(request, pk)
     if not report.xlsx:
         raise Http404
-    path = Path(report.xlsx.path)
-    if not path.is_file():
-        raise Http404
     filename = f"{report.team.name}-周报-{report.week_start:%Y%m%d}.xlsx"
-    return FileResponse(path.open("rb"), as_attachment=True, filename=filename)
+    return serve_stored_file(
+        report.xlsx.storage, report.xlsx.name, content_type=XLSX, filename=filename, as_attachment=True
+    )
 
 
 @require_POST
