@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import lru_cache
 from math import ceil, floor
 from typing import Any
 from urllib.parse import urlencode
@@ -36,7 +37,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncWeek
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -119,10 +120,17 @@ def withdrawn_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}status": CallbackStatus.WITHDRAWN}) | Q(**{f"{prefix}withdrawn_on__isnull": False})
 
 
+@lru_cache(maxsize=16)
+def _drill_base(prefix: str, urlconf: Any) -> str:
+    return reverse("reports:drilldown", urlconf=urlconf)
+
+
 def drill_url(**params: Any) -> str:
-    """The drill-down list behind a number (only the whitelisted filters)."""
+    """The drill-down list behind a number (only the whitelisted filters). A dashboard links
+    hundreds of numbers: the path is reversed once per script prefix and URLconf."""
     clean = {k: v for k, v in params.items() if v not in (None, "")}
-    return reverse("reports:drilldown") + ("?" + urlencode(clean) if clean else "")
+    base = _drill_base(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    return base + ("?" + urlencode(clean) if clean else "")
 
 
 # --- tables ------------------------------------------------------------------------------------

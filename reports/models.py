@@ -13,16 +13,21 @@ class Scope(models.TextChoices):
     CALLER = "caller", _("回访员")
     TEAM = "team", _("小组")
     SEASON = "season", _("全校")
+    PROVINCE = "province", _("省份")
 
 
 ALL_LEVELS = "all"
 
 
 class ProgressSnapshot(models.Model):
-    """One day's numbers for a caller, a team or the whole season, per level (or all levels).
+    """One day's numbers for a caller, a team, a province or the whole season, per level (or all
+    levels).
 
-    Dashboards read these rows instead of recomputing history. `scope_id` is the caller's or
-    team's id, 0 for the season; `level` is a `Level` value or "all".
+    Dashboards read these rows instead of recomputing history, and the office dashboard reads
+    the latest day's season, province and team rows instead of aggregating every candidate.
+    `scope_id` is the caller's, team's or province policy's id, 0 for the season; `level` is a
+    `Level` value or "all". `reached`, `confirmed` and `contacted` are None on rows taken before
+    they were recorded.
     """
 
     season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="snapshots")
@@ -40,6 +45,9 @@ class ProgressSnapshot(models.Model):
     stage = models.PositiveSmallIntegerField(_("缴费阶段"), null=True, blank=True)
     stage_target = models.DecimalField(_("阶段目标"), null=True, blank=True, **RATE)
     enrollment_rate = models.DecimalField(_("报到率"), default=0, **RATE)
+    reached = models.PositiveIntegerField(_("联系上"), null=True, blank=True)
+    confirmed = models.PositiveIntegerField(_("确认就读"), null=True, blank=True)
+    contacted = models.PositiveIntegerField(_("已联系"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -6,6 +6,8 @@ Numbers (the glossary's words):
 - paid / enrolled: admitted candidates with a payment / registration date on or before the day;
 - early_payment_rate = paid ÷ admitted, enrollment_rate = enrolled ÷ admitted (0 when none);
 - contacts / minutes in snapshots: the candidates' contact summaries (all contacts so far);
+- reached (联系上): the status says someone answered (not 未联系 / 联系不上); confirmed: status
+  确认就读; contacted: candidates with at least one contact (the office dashboard's funnel);
 - weekly report: contacts and minutes are the member's own contact log entries in the week;
   averages per candidate use the candidates' contact summaries and are compared with the
   manual's minimum of 4 contacts and 20 minutes per candidate; "status changes" are the week's
@@ -65,6 +67,19 @@ def _counts(prefix: str, day: dt.date) -> dict[str, Any]:
     }
 
 
+def _progress(prefix: str, day: dt.date) -> dict[str, Any]:
+    """`_counts` plus the office dashboard's funnel steps (reached, confirmed, contacted)."""
+    return {
+        **_counts(prefix, day),
+        "reached": Count(
+            "id",
+            filter=~Q(**{f"{prefix}status__in": (CallbackStatus.UNCONTACTED, CallbackStatus.UNREACHABLE)}),
+        ),
+        "confirmed": Count("id", filter=Q(**{f"{prefix}status": CallbackStatus.CONFIRMED})),
+        "contacted": Count("id", filter=Q(**{f"{prefix}contact_count__gt": 0})),
+    }
+
+
 @dataclass
 class Tally:
     candidates: int = 0
@@ -73,6 +88,9 @@ class Tally:
     enrolled: int = 0
     contacts: int = 0
     seconds: int = 0
+    reached: int = 0
+    confirmed: int = 0
+    contacted: int = 0
 
     def add(self, row: dict[str, Any]) -> None:
         self.candidates += row["n"]
@@ -81,23 +99,27 @@ class Tally:
         self.enrolled += row["enrolled"]
         self.contacts += row["contacts"] or 0
         self.seconds += row["seconds"] or 0
+        self.reached += row["reached"]
+        self.confirmed += row["confirmed"]
+        self.contacted += row["contacted"]
 
 
 # --- snapshots -----------------------------------------------------------------------------------
 
 
 def snapshot_take(*, season: Season, day: dt.date | None = None) -> int:
-    """Upsert the day's snapshots for every caller, team and the season; return rows written.
+    """Upsert the day's snapshots for every caller, team, province and the season; return rows
+    written.
 
     Three queries whatever the number of callers: one grouped aggregate over active
-    assignments, one over the season's candidates, one upsert.
+    assignments, one over the season's candidates (by level and province), one upsert.
     """
     day = day or timezone.localdate()
     tallies: dict[tuple[str, int, str], Tally] = defaultdict(Tally)
     per_caller = (
         Assignment.objects.filter(active=True, candidate__season=season)
         .values("caller_id", "caller__team_id", "candidate__level")
-        .annotate(**_counts("candidate__", day))
+        .annotate(**_progress("candidate__", day))
         .order_by()
     )
     for row in per_caller:
@@ -105,10 +127,16 @@ def snapshot_take(*, season: Season, day: dt.date | None = None) -> int:
             tallies[(Scope.CALLER, row["caller_id"], level)].add(row)
             if row["caller__team_id"]:
                 tallies[(Scope.TEAM, row["caller__team_id"], level)].add(row)
-    whole = Candidate.objects.filter(season=season).values("level").annotate(**_counts("", day)).order_by()
+    whole = (
+        Candidate.objects.filter(season=season)
+        .values("level", "province_id")
+        .annotate(**_progress("", day))
+        .order_by()
+    )
     for row in whole:
         for level in (row["level"], ALL_LEVELS):
             tallies[(Scope.SEASON, 0, level)].add(row)
+            tallies[(Scope.PROVINCE, row["province_id"], level)].add(row)
     tallies.setdefault((Scope.SEASON, 0, ALL_LEVELS), Tally())
     stage = season.payment_stage(day)
     objs = [
@@ -128,6 +156,9 @@ def snapshot_take(*, season: Season, day: dt.date | None = None) -> int:
             stage=stage[0] if stage else None,
             stage_target=stage[1] if stage else None,
             enrollment_rate=rate(t.enrolled, t.admitted),
+            reached=t.reached,
+            confirmed=t.confirmed,
+            contacted=t.contacted,
         )
         for (scope, scope_id, level), t in sorted(tallies.items())
     ]
@@ -146,6 +177,9 @@ def snapshot_take(*, season: Season, day: dt.date | None = None) -> int:
             "stage",
             "stage_target",
             "enrollment_rate",
+            "reached",
+            "confirmed",
+            "contacted",
             "created_at",
         ],
     )

@@ -127,6 +127,9 @@ imports:template                                L 403 403 403 403 403 403 200
 imports:job_result                              L 403 403 403 403 403 403   R
 imports:export                                  L 403 403 403 403 403 403 200
 audit_log                                       L 403 403 403 403 403 403 200
+help:index                                      L   R   R   R   R   R   R   R
+help:page                                       L 200 200 200 200 200 200 200
+help:image                                      L 200 200 200 200 200 200 200
 """
 
 # Change endpoints: POST by each role that must be refused, with what it gets; nothing may change.

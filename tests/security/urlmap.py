@@ -111,6 +111,8 @@ ARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "imports:template": lambda o: {"kind": "candidates"},
     "imports:export": lambda o: {"kind": "candidates"},
     "imports:job_result": lambda o: {"job_id": o["job_id"]},
+    "help:page": lambda o: {"page": "caller"},
+    "help:image": lambda o: {"name": "caller-pool.png"},
 }
 
 # Query strings some pages need to show anything.
