@@ -5,16 +5,15 @@ and every move writes a `FindingEvent`."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage, default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
@@ -22,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from admissions.models import Season
+from callback_office.media import archive_storage
 from callback_office.roles import is_office
 from callbacks.choices import QualificationStatus
 from callbacks.models import Assignment, Caller, ContactLog, StrikeCase, Team
@@ -579,7 +579,8 @@ def attachment_add(
     *, contact_log: ContactLog, upload: UploadedFile, user: AbstractBaseUser
 ) -> ContactAttachment:
     """Attach a recording (mp3/m4a/wav/amr), a screenshot (png/jpeg/gif/webp) or a PDF, type
-    checked by content, stored under MEDIA_ROOT/recordings/ with a random name."""
+    checked by content, stored as recordings/<random> in the default storage (MEDIA_ROOT or
+    the bucket)."""
     if upload.size is None or upload.size == 0:
         raise ValidationError(_("文件为空。"))
     if upload.size > attachment_max_bytes():
@@ -608,44 +609,47 @@ def attachment_add(
     return att
 
 
-def archive_root() -> Path:
-    return Path(getattr(settings, "RECORDING_ARCHIVE_ROOT", Path(settings.VAR_DIR) / "archive"))
-
-
 MIN_RETENTION_DAYS = 150
 
 
 def attachments_archive(*, older_than_days: int = MIN_RETENTION_DAYS, now: dt.datetime | None = None) -> int:
     """Move recordings and screenshots older than `older_than_days` (at least 150 days, about
-    five months) from MEDIA_ROOT to the archive location and mark them archived. Idempotent."""
+    five months) from the default storage to the archive storage (STORAGES["archive"]: the
+    local RECORDING_ARCHIVE_ROOT, or a prefix/bucket of the object store) and mark them
+    archived. Idempotent: a run that stopped between copy and delete is finished by the next."""
     if older_than_days < MIN_RETENTION_DAYS:
         raise ValidationError(_("录音至少保存五个月（%(days)s 天）。") % {"days": MIN_RETENTION_DAYS})
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=older_than_days)
-    root = archive_root()
+    live, archive = default_storage, archive_storage()
     moved = 0
     for att in (
         ContactAttachment.objects.filter(archived=False, uploaded_at__lt=cutoff).order_by("id").iterator()
     ):
-        src = Path(att.file.path)
-        rel = Path(att.file.name)
-        dst = root / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.exists():
-            shutil.move(str(src), str(dst))
-        elif not dst.exists():
+        name = att.file.name
+        if not name:
+            continue
+        if live.exists(name):
+            if not archive.exists(name):
+                with live.open(name, "rb") as fh:
+                    saved = archive.save(name, fh)
+                if saved != name:  # a parallel run stored it first; keep one copy
+                    archive.delete(saved)
+            live.delete(name)
+        elif not archive.exists(name):
             continue
         # claim once: a parallel run that got here first has already marked it
         moved += ContactAttachment.objects.filter(pk=att.pk, archived=False).update(
-            archived=True, archived_at=now, archive_path=str(rel)
+            archived=True, archived_at=now, archive_path=name
         )
     return moved
 
 
-def attachment_path(att: ContactAttachment) -> Path:
+def attachment_stored(att: ContactAttachment) -> tuple[Storage, str]:
+    """The storage and name that hold the attachment's file now (live or archived)."""
     if att.archived:
-        return archive_root() / att.archive_path
-    return Path(att.file.path)
+        return archive_storage(), att.archive_path
+    return default_storage, att.file.name
 
 
 # --- incidents (舆情/投诉) --------------------------------------------------------------------

@@ -60,17 +60,12 @@ def season_pii_purge(
     from django.core.files.storage import default_storage
 
     from admissions.models import Candidate, CandidatePhone, Season
+    from callback_office.media import archive_storage
     from callbacks.casework_models import StrikeCase, WithdrawalMaterial, WithdrawalRequest
     from callbacks.models import ContactLog, ProspectReport
     from supervision.models import ContactAttachment
-    from supervision.services import archive_root
 
-    def archived(archive_path: str) -> Path | None:
-        """An archived recording's file (archive paths are relative to the archive root)."""
-        if not archive_path:
-            return None
-        path = Path(archive_path)
-        return path if path.is_absolute() else archive_root() / path
+    archive_files = archive_storage()
 
     season = Season.objects.filter(year=year).first()
     if season is None:
@@ -113,9 +108,9 @@ def season_pii_purge(
         if name and default_storage.exists(name):
             with default_storage.open(name, "rb") as fh:
                 return fh.read()
-        old = archived(archive_path)
-        if old is not None and old.is_file():
-            return old.read_bytes()
+        if archive_path and archive_files.exists(archive_path):
+            with archive_files.open(archive_path, "rb") as fh:
+                return fh.read()
         return None
 
     archive: Path | None = None
@@ -200,9 +195,8 @@ def season_pii_purge(
             for name, archive_path in doomed:
                 if name and default_storage.exists(name):
                     default_storage.delete(name)
-                old = archived(archive_path)
-                if old is not None and old.is_file():
-                    old.unlink()
+                if archive_path and archive_files.exists(archive_path):
+                    archive_files.delete(archive_path)
 
         transaction.on_commit(delete_files)
     return counts, archive
