@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from admissions.models import Season
 from admissions.selectors import season_current
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
+from callback_office.media import serve_stored_file
 from callback_office.privacy import mask_phone
 from callback_office.roles import Role, is_office, require_role
 from callbacks.models import TEAM_ORDER, Caller, ContactLog, StrikeCase, Team
@@ -403,17 +404,12 @@ def contact_attachments(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 @login_required
-def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
+def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    """The recording or screenshot, live or archived, from its storage after the scope check."""
     season = _season()
     att = get_object_or_404(sel.attachments_for(user=request.user, season=season), pk=attachment_id)
-    path = services.attachment_path(att)
-    if not path.exists():
-        raise Http404(_("文件不存在。"))
-    resp = FileResponse(path.open("rb"), content_type=att.content_type)
-    resp["Content-Disposition"] = "inline"
-    resp["X-Content-Type-Options"] = "nosniff"
-    resp["Cache-Control"] = "private, no-store"
-    return resp
+    storage, name = services.attachment_stored(att)
+    return serve_stored_file(storage, name, content_type=att.content_type)
 
 
 # --- findings (supervisor side) -------------------------------------------------------------------
