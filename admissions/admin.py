@@ -5,12 +5,14 @@ from admissions.models import (
     CandidatePhone,
     Discrepancy,
     PaymentRecord,
+    PiiAccessLog,
     ProvincePolicy,
     ReconciliationRun,
     RegistrationRecord,
     Season,
     WithdrawalRecord,
 )
+from callback_office.roles import is_office
 
 
 @admin.register(Season)
@@ -110,3 +112,26 @@ class DiscrepancyAdmin(admin.ModelAdmin):
     list_filter = ["season", "kind", "resolved"]
     search_fields = ["exam_number", "details"]
     raw_id_fields = ["candidate", "resolved_by", "first_run", "last_run"]
+
+
+@admin.register(PiiAccessLog)
+class PiiAccessLogAdmin(admin.ModelAdmin):
+    """Who was shown which candidate's full ID number / phones, when (read only)."""
+
+    list_display = ["created_at", "user", "candidate", "field", "path"]
+    list_filter = ["field", "candidate__season"]
+    search_fields = ["user__username", "candidate__exam_number"]
+    list_select_related = ["user", "candidate"]
+    show_full_result_count = False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_office(request.user) or super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -350,3 +350,42 @@ class Discrepancy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.exam_number}"
+
+
+class PiiField(models.TextChoices):
+    ID_NUMBER = "id_number", _("身份证号")
+    PHONES = "phones", _("电话号码")
+
+
+class PiiAccessLog(models.Model):
+    """A full value of a candidate's personal data shown on a screen: who, when, what (PIPL).
+
+    Screens show ID numbers masked to everyone; the office and the assigned caller reveal the full
+    number with an explicit POST (one row each time). Full phone numbers are shown to them on the
+    candidate page (for tel: links): one row per page view. Exports are logged in ExportLog. The
+    row holds no personal data itself, only who looked at which candidate's what.
+    """
+
+    user = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("查看人")
+    )
+    candidate = models.ForeignKey(
+        Candidate, on_delete=models.CASCADE, related_name="+", verbose_name=_("考生")
+    )
+    field = models.CharField(_("内容"), max_length=16, choices=PiiField.choices)
+    path = models.CharField(_("页面"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("查看时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("个人信息查看记录")
+        verbose_name_plural = _("个人信息查看记录")
+        indexes = [
+            # the office's reveal log, newest first
+            models.Index(fields=["created_at"], name="piilog_by_time"),
+            # who looked at one candidate's data
+            models.Index(fields=["candidate", "created_at"], name="piilog_by_candidate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} · {self.candidate_id} · {self.user_id}"

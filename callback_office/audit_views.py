@@ -28,3 +28,21 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "audit/log.html",
         {"page": page, "model": model, "object_pk": object_pk, "models": sorted(set(models))},
     )
+
+
+@require_role(Role.OFFICE)
+def pii_log(request: HttpRequest) -> HttpResponse:
+    """个人信息查看记录: who was shown which candidate's full ID number / phones, and when."""
+    from admissions.models import PiiAccessLog
+
+    entries = PiiAccessLog.objects.select_related("user", "candidate").order_by("-created_at", "-pk")
+    exam_number = request.GET.get("exam_number", "").strip()
+    username = request.GET.get("user", "").strip()
+    if exam_number:
+        entries = entries.filter(candidate__exam_number=exam_number)
+    if username:
+        entries = entries.filter(user__username=username)
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "audit/pii_log.html", {"page": page, "exam_number": exam_number, "username": username}
+    )

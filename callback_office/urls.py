@@ -20,6 +20,7 @@ urlpatterns = [
     path("jobs/<str:job_id>/download/", jobs.job_download, name="job_download"),
     path("imports/", include("callback_office.import_views")),
     path("audit/", audit_views.audit_log, name="audit_log"),
+    path("audit/pii/", audit_views.pii_log, name="pii_log"),
     path("help/", include("callback_office.help_views")),
     path("admin/rq/", include(jobs.rq_dashboard_urls())),
     path("admin/", admin.site.urls),

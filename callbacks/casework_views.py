@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from admissions.models import Season
+from admissions.models import PiiField, Season
 from admissions.selectors import season_current
+from admissions.services import pii_access_record
 from callback_office.nav import NAV_ITEMS, NavItem
 from callback_office.privacy import mask_phone
 from callback_office.roles import Role, has_role, is_office, require_role
@@ -506,6 +507,8 @@ def _strike_detail(
         {"number": p.number if full else mask_phone(p.number), "owner": p.get_owner_display(), "note": p.note}
         for p in candidate.phones.all()
     ]
+    if full and phones:  # full phone numbers on screen: one log row per page view
+        pii_access_record(user=user, candidate=candidate, field=PiiField.PHONES, path=request.path)
     may_decide = case.status == StrikeCaseStatus.PENDING and (
         is_office(user)
         or (has_role(user, Role.LEADER) and sel.leads_candidate(user=user, candidate=candidate))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from callbacks import views
+from callbacks import pii_views, views
 
 app_name = "callbacks"
 urlpatterns: list = [
@@ -11,6 +11,7 @@ urlpatterns: list = [
     path("candidates/<int:pk>/", views.candidate_detail, name="candidate_detail"),
     path("candidates/<int:pk>/contacts/", views.contact_create, name="contact_create"),
     path("candidates/<int:pk>/followup/", views.followup_set, name="followup_set"),
+    path("candidates/<int:pk>/reveal-id/", pii_views.reveal_id_number, name="reveal_id_number"),
     path("team/", views.team, name="team"),
     path("ledger/", views.ledger, name="ledger"),
     path("ledger/<int:caller_id>/", views.ledger, name="ledger_caller"),

@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from admissions.choices import CallbackStatus
-from admissions.models import Candidate, Season
+from admissions.models import Candidate, PiiField, Season
 from admissions.selectors import season_current
+from admissions.services import pii_access_record
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
 from callback_office.privacy import mask_id_number, mask_phone
 from callback_office.roles import Capability, can, require_capability
@@ -213,12 +214,17 @@ def _candidate_page(
     request: HttpRequest, candidate: Candidate, form: ContactLogForm | None, *, full_pii: bool, may_log: bool
 ) -> HttpResponse:
     context = _panel_context(candidate, form, full_pii)
+    if full_pii and context["phones"]:
+        # full phone numbers on screen (tel: links): one log row per page view
+        pii_access_record(user=request.user, candidate=candidate, field=PiiField.PHONES, path=request.path)
     assignment = context["assignment"]
     own = assignment is not None and may_log and assignment.caller.user_id == request.user.pk
     next_call = assignment.next_call_at if assignment else None
     context.update(
         {
-            "id_number": candidate.id_number if full_pii else mask_id_number(candidate.id_number),
+            # masked for everyone; the office and the assigned caller reveal it by a logged POST
+            "id_number": mask_id_number(candidate.id_number),
+            "may_reveal_id": full_pii and bool(candidate.id_number),
             "followup_form": FollowupForm(
                 initial={"next_call_at": timezone.localtime(next_call) if next_call else None}
             )

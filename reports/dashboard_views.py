@@ -149,7 +149,7 @@ def drilldown(request: HttpRequest) -> HttpResponse:
         )
     total = qs.count()
     rows = list(qs[: dashboards.DRILL_MAX_ROWS])
-    table = dashboards.candidate_table(title, rows, user=request.user)
+    table = dashboards.candidate_table(title, rows, user=request.user, full_pii=False)
     return render(
         request,
         "reports/dashboards/drilldown.html",
@@ -197,16 +197,19 @@ def province_report(request: HttpRequest) -> HttpResponse:
             "reports/dashboards/provinces.html",
             {"season": season, "summary": summary, "chart": _province_chart(summary)},
         )
+    screen = request.GET.get("format") != "xlsx"  # on screen masked for everyone
     noshow = dashboards.candidate_table(
         _("录取未报到"),
         dashboards.no_shows(user=request.user, season=season, province=province),
         user=request.user,
+        full_pii=False if screen else None,
     )
     noshow.key = "noshow"
     withdrawn = dashboards.candidate_table(
         _("已退档"),
         dashboards.withdrawn_candidates(user=request.user, season=season, province=province),
         user=request.user,
+        full_pii=False if screen else None,
     )
     withdrawn.key = "withdrawn"
     if request.GET.get("format") == "xlsx":

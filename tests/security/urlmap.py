@@ -62,6 +62,7 @@ ARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "callbacks:candidate_detail": lambda o: {"pk": o["candidate"].pk},
     "callbacks:contact_create": lambda o: {"pk": o["candidate"].pk},
     "callbacks:followup_set": lambda o: {"pk": o["candidate"].pk},
+    "callbacks:reveal_id_number": lambda o: {"pk": o["candidate"].pk},
     "callbacks:ledger_caller": lambda o: {"caller_id": o["caller"].pk},
     "casework:candidate_withdrawal": lambda o: {"candidate_id": o["candidate"].pk},
     "casework:withdrawal_open": lambda o: {"candidate_id": o["candidate"].pk},

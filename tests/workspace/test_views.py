@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from admissions.choices import CallbackStatus
 from admissions.models import Candidate
+from callback_office.privacy import mask_id_number
 from callbacks.choices import Intent, Outcome, QualificationStatus
 from callbacks.models import Assignment, ContactLog
 from tests.factories import AssignmentFactory, CandidateFactory, ContactFactory, PhoneFactory
@@ -225,7 +226,8 @@ def test_candidate_page_for_the_assigned_caller(as_caller, caller, mine):
     assert classmate.name in html
     assert "不可退档" in html and "不屏蔽电话" in html and "劝来" in html
     assert "嫌学费贵" in html and "在外打工" in html  # the 13-item checklist
-    assert mine.id_number in html
+    assert mine.id_number not in html and mask_id_number(mine.id_number) in html  # reveal: logged POST
+    assert "显示完整身份证号" in html
     assert 'id="contact-form"' in html and 'id="followup-form"' in html
 
 
