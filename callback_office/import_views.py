@@ -1,22 +1,25 @@
 """The office's import pages: upload → dry-run preview (counts, first rows or every error) →
-confirm. Between preview and confirm the file waits under MEDIA_ROOT/imports/ with a random name
-that only the uploader's session knows."""
+confirm. Between preview and confirm the file waits in the default storage (MEDIA_ROOT or the
+bucket, so that a worker on another host can commit it) as imports/<random>.xlsx, a name that
+only the uploader's session knows."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import secrets
-import time
-from pathlib import Path
 
 import django_rq
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from rq import get_current_job
@@ -43,25 +46,46 @@ ERRORS_SHOWN = 500
 BACKGROUND_ROWS = 5000
 
 
-def pending_dir() -> Path:
-    return Path(settings.MEDIA_ROOT) / "imports"
+PENDING_DIR = "imports"
 
 
-def pending_path(token: str) -> Path:
+def pending_name(token: str) -> str:
+    """The storage name of a previewed file; 404 for anything but a token we issue."""
     if not TOKEN_RE.match(token):
         raise Http404
-    return pending_dir() / f"{token}.xlsx"
+    return f"{PENDING_DIR}/{token}.xlsx"
+
+
+def pending_read(token: str) -> bytes | None:
+    """The previewed file's bytes, or None when it is gone (confirmed, swept, never there)."""
+    name = pending_name(token)
+    if not default_storage.exists(name):
+        return None
+    with default_storage.open(name, "rb") as fh:
+        return fh.read()
+
+
+def pending_delete(token: str) -> None:
+    default_storage.delete(pending_name(token))
 
 
 def _sweep_stale() -> None:
     """Files of previews never confirmed are removed after a day."""
-    folder = pending_dir()
-    if not folder.is_dir():
+    try:
+        _dirs, files = default_storage.listdir(PENDING_DIR)
+    except FileNotFoundError:
         return
-    cutoff = time.time() - PENDING_MAX_AGE
-    for stale in folder.glob("*.xlsx"):
-        if stale.stat().st_mtime < cutoff:
-            stale.unlink(missing_ok=True)
+    cutoff = timezone.now() - dt.timedelta(seconds=PENDING_MAX_AGE)
+    for file in files:
+        stem = file.removesuffix(".xlsx")
+        if not file.endswith(".xlsx") or not TOKEN_RE.match(stem):
+            continue
+        name = pending_name(stem)
+        try:
+            if default_storage.get_modified_time(name) < cutoff:
+                default_storage.delete(name)
+        except FileNotFoundError:  # swept by a parallel request
+            continue
 
 
 class ImportForm(forms.Form):
@@ -129,14 +153,11 @@ def preview(request: HttpRequest) -> HttpResponse:
         result = importing.import_file(kind, data, season_year=year, dry_run=True)
         return _page(request, form, result=result)
     _sweep_stale()
-    token = secrets.token_hex(16)
-    stored = pending_path(token)
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    stored.write_bytes(data)
-    result = importing.import_file(kind, stored, season_year=year, dry_run=True)
+    result = importing.import_file(kind, data, season_year=year, dry_run=True)
     if not result.ok:
-        stored.unlink(missing_ok=True)
         return _page(request, form, result=result)
+    token = secrets.token_hex(16)
+    default_storage.save(pending_name(token), ContentFile(data))
     pending = request.session.get(SESSION_KEY, {})
     pending[token] = {"kind": kind, "season_year": year, "name": upload.name, "rows": result.total_rows}
     request.session[SESSION_KEY] = pending
@@ -148,9 +169,9 @@ def preview(request: HttpRequest) -> HttpResponse:
 def confirm(request: HttpRequest) -> HttpResponse:
     token = request.POST.get("token", "")
     pending = request.session.get(SESSION_KEY, {})
+    name = pending_name(token)  # 404 for anything but a token we issue
     entry = pending.get(token)
-    stored = pending_path(token)
-    if entry is None or not stored.is_file():
+    if entry is None or not default_storage.exists(name):
         form = ImportForm(initial={"season_year": _default_year()})
         return _page(request, form, expired=True)
     if entry.get("rows", 0) > BACKGROUND_ROWS:
@@ -170,8 +191,12 @@ def confirm(request: HttpRequest) -> HttpResponse:
         pending.pop(token, None)
         request.session[SESSION_KEY] = pending
         return redirect(job_url(job_id))
-    result = importing.import_file(entry["kind"], stored, season_year=entry["season_year"], dry_run=False)
-    stored.unlink(missing_ok=True)
+    data = pending_read(token)
+    if data is None:  # confirmed meanwhile in another tab
+        form = ImportForm(initial={"season_year": _default_year()})
+        return _page(request, form, expired=True)
+    result = importing.import_file(entry["kind"], data, season_year=entry["season_year"], dry_run=False)
+    pending_delete(token)
     pending.pop(token, None)
     request.session[SESSION_KEY] = pending
     form = ImportForm(initial={"season_year": entry["season_year"], "kind": entry["kind"]})
@@ -181,12 +206,14 @@ def confirm(request: HttpRequest) -> HttpResponse:
 def import_job(*, kind: str, token: str, season_year: int) -> importing.ImportResult:
     """The background commit of a large previewed file (queue "imports"); the result page
     reads the returned ImportResult."""
-    stored = pending_path(token)
     report_progress(0, 1)
+    data = pending_read(token)
+    if data is None:
+        raise ValidationError(_("待导入的文件已不存在（已导入或超过一天未确认），请重新上传。"))
     try:
-        result = importing.import_file(kind, stored, season_year=season_year, dry_run=False)
+        result = importing.import_file(kind, data, season_year=season_year, dry_run=False)
     finally:
-        stored.unlink(missing_ok=True)
+        pending_delete(token)
     job = get_current_job()
     if job is not None:
         set_result_url(reverse("imports:job_result", args=[job.id]))
