@@ -172,8 +172,11 @@ def load(scale: Scale, seed: int = 8) -> dict[str, int]:
         counts["teams"] = _copy(
             cur,
             "callbacks_team",
-            ["id", "season_id", "name", "kind", "leader_id"],
-            ((str(t), "1", f"第{t}组", "regular", str((t - 1) * 10 + 1)) for t in range(1, n_teams + 1)),
+            ["id", "season_id", "name", "kind", "leader_id", "sort_order"],
+            (
+                (str(t), "1", f"第{t}组", "regular", str((t - 1) * 10 + 1), str(t))
+                for t in range(1, n_teams + 1)
+            ),
         )
         counts["callers"] = _copy(
             cur,
