@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from admissions.models import PiiField, Season
 from admissions.selectors import season_current
 from admissions.services import pii_access_record
+from callback_office.media import serve_stored_file
 from callback_office.nav import NAV_ITEMS, NavItem
 from callback_office.privacy import mask_phone
 from callback_office.roles import Role, has_role, is_office, require_role
@@ -206,18 +207,19 @@ def material_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def material_file(request: HttpRequest, pk: int) -> FileResponse:
-    """The stored file, to the assigned caller, their leader and the office only; never cached."""
+def material_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """The stored file (local disk or the bucket), to the assigned caller, their leader and the
+    office only; never cached."""
     material = get_object_or_404(sel.materials_for(user=request.user, season=_season()), pk=pk)
+    if not material.file:
+        raise Http404
     ext = svc.EXTENSION_BY_TYPE.get(material.content_type, "")
-    response = FileResponse(
-        material.file.open("rb"),
+    response = serve_stored_file(
+        material.file.storage,
+        material.file.name,
         content_type=material.content_type,
-        as_attachment=False,
         filename=f"{material.kind}-{material.pk}{ext}",
     )
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = (
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     )
