@@ -21,7 +21,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
@@ -197,12 +196,16 @@ def my_candidates(*, caller: Caller, now: dt.datetime | None = None) -> QuerySet
     """The caller's active candidates with `next_call_at`, `work_phase`, `call_priority` and
     `followup_due` annotated, in "next to call" order (`next_to_call_order`)."""
     now = now or timezone.now()
-    assignment = Assignment.objects.filter(candidate=OuterRef("pk"), caller=caller, active=True)
+    # One join to the caller's active assignment (at most one per candidate: the partial unique
+    # constraint), filtered and read in the same filter() so that `next_call_at` is a column of
+    # that join: the ordering and the two CASEs below reuse it instead of each repeating a
+    # correlated subquery (index `assignment_active_by_caller`).
     qs = (
-        Candidate.objects.filter(season_id=caller.season_id)
-        .filter(Exists(assignment))
+        Candidate.objects.filter(
+            season_id=caller.season_id, assignments__caller=caller, assignments__active=True
+        )
         .select_related("province")
-        .annotate(next_call_at=Subquery(assignment.values("next_call_at")[:1]))
+        .annotate(next_call_at=F("assignments__next_call_at"))
     )
     return annotate_work(qs, now=now).order_by(*next_to_call_order())
 
