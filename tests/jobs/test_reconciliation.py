@@ -266,3 +266,103 @@ def test_copy_of_done_file_is_not_needed_for_idempotency(season, cast, rec):
     run = rec()
     assert run.rows_changed == 0
     assert run.discrepancies_new == 0
+
+
+def _scenario(office_user) -> list[tuple]:
+    """Two runs with every kind of change; the outcomes and the final state, without ids."""
+    from django.db.models import F
+
+    pay = [
+        {"exam_number": "A001", "paid_on": D(2023, 8, 1), "amount": Decimal("5000"), "row_number": 2},
+        {"exam_number": "A001", "paid_on": D(2023, 8, 1), "amount": Decimal("4000"), "row_number": 3},
+        {"exam_number": "B001", "paid_on": D(2023, 8, 2), "amount": Decimal("3000"), "row_number": 4},
+        {"exam_number": "B001", "paid_on": D(2023, 8, 5), "amount": Decimal("2000"), "row_number": 5},
+        {"exam_number": "E001", "paid_on": D(2023, 8, 3), "amount": Decimal("5000"), "row_number": 6},
+        {"exam_number": "X999", "paid_on": D(2023, 8, 4), "amount": Decimal("10"), "row_number": 7},
+        {"exam_number": "X999", "paid_on": D(2023, 8, 6), "amount": Decimal("20"), "row_number": 8},
+    ]
+    reg = [
+        {"exam_number": "C001", "registered_on": D(2023, 9, 8), "row_number": 2},
+        {"exam_number": "D001", "registered_on": D(2023, 9, 8), "row_number": 3},
+        {"exam_number": "F001", "registered_on": D(2023, 9, 9), "row_number": 4},
+        {"exam_number": "X999", "registered_on": D(2023, 9, 9), "row_number": 5},
+        {"exam_number": "Y888", "registered_on": D(2023, 9, 9), "row_number": 6},
+        {"exam_number": "C001", "registered_on": D(2023, 9, 7), "row_number": 7},
+    ]
+    outcomes = []
+
+    def run(sources: list[Source], today: dt.date = TODAY) -> None:
+        r = reconcile(season_year=2023, sources=sources, today=today)
+        outcomes.append((r.status, r.rows_read, r.rows_changed, r.discrepancies_new, r.discrepancies_open))
+
+    run(
+        [
+            Source(kind="payments", name="p1", rows=pay, duplicates=[("A001", 3, 2)]),
+            Source(kind="registrations", name="r1", rows=reg[:3]),
+            Source(kind="registrations", name="r2", rows=reg[3:]),
+        ]
+    )
+    run([Source(kind="payments", name="p1", rows=pay), Source(kind="registrations", name="r1", rows=reg)])
+    # people resolve two findings; facts change; an unknown number becomes a candidate
+    for kind in ("paid_but_withdrawn", "registered_never_contacted"):
+        discrepancy_resolve(discrepancy=Discrepancy.objects.get(kind=kind), user=office_user)
+    CandidateFactory(season=Candidate.objects.get(exam_number="A001").season, exam_number="Y888")
+    Candidate.objects.filter(exam_number="D001").update(contact_count=F("contact_count") + 1)
+    changed = [
+        {"exam_number": "B001", "paid_on": D(2023, 8, 2), "amount": Decimal("3500.50"), "row_number": 2},
+        {"exam_number": "G001", "paid_on": D(2023, 8, 26), "amount": Decimal("5000"), "row_number": 3},
+    ]
+    run(
+        [
+            Source(kind="payments", name="p2", rows=changed),
+            Source(
+                kind="registrations", name="r3", rows=[{**reg[0], "registered_on": D(2023, 9, 10)}, reg[4]]
+            ),
+        ],
+        today=D(2023, 9, 20),
+    )
+    Candidate.objects.filter(exam_number="E001").update(paid_on=D(2023, 8, 4))  # new facts: reopens
+    run([])
+    return [
+        *outcomes,
+        *sorted(Candidate.objects.values_list("exam_number", "paid_on", "payment_amount", "enrolled_on")),
+        *sorted(
+            PaymentRecord.objects.values_list("exam_number", "paid_on", "amount", "candidate__exam_number")
+        ),
+        *sorted(
+            RegistrationRecord.objects.values_list("exam_number", "registered_on", "candidate__exam_number")
+        ),
+        *sorted(
+            Discrepancy.objects.values_list(
+                "kind", "exam_number", "candidate__exam_number", "details", "resolved", "resolved_by_id"
+            )
+        ),
+    ]
+
+
+def test_set_based_and_orm_paths_agree(season, cast, office_user, monkeypatch):
+    """PostgreSQL runs the set-based SQL path, SQLite the ORM path: same data, same results."""
+    from django.db import transaction
+
+    results = {}
+    for set_based in (True, False):
+        if set_based and not reconciliation._set_based():
+            continue  # SQLite: only the ORM path exists
+        monkeypatch.setattr(reconciliation, "_set_based", lambda v=set_based: v)
+        with transaction.atomic():
+            results[set_based] = _scenario(office_user)
+            transaction.set_rollback(True)
+    orm = results[False]
+    # run 1: 1 duplicate + 7 + 6 rows read; 6 payment + 5 registration records + 6 candidates;
+    #   dup A001/C001, unknown X999/Y888, E paid+withdrawn, F registered+withdrawn, G unpaid, D
+    # run 2: the same lists again; run 3: B's amount, G pays, C's date, Y888 now a candidate
+    #   (2 + 2 records, 4 candidates; Y888 never contacted is new; G and unknown Y888 close)
+    # run 4: E's facts change, so the office's resolution of its finding is reopened
+    assert orm[:4] == [
+        ("succeeded", 14, 17, 8, 8),
+        ("succeeded", 13, 0, 0, 8),
+        ("succeeded", 4, 8, 1, 5),
+        ("succeeded", 0, 0, 1, 6),
+    ]
+    if True in results:
+        assert results[True] == orm
