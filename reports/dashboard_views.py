@@ -4,14 +4,15 @@ export log. Read-only pages; every table exports to Excel with the page's scopin
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from admissions.models import Season
 from admissions.selectors import season_current
+from callback_office.jobs import enqueue_tracked, job_url
 from callback_office.roles import Role, require_role
-from reports import dashboards
+from reports import dashboards, jobs
 from reports.dashboards import BadFilter, OutOfScope, Table
 from reports.exports import xlsx_response
 from reports.models import ExportLog
@@ -101,8 +102,23 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_role(Role.OFFICE)
 def office_dashboard(request: HttpRequest) -> HttpResponse:
+    """The season's numbers from the latest snapshot; 立即刷新 (`?refresh=1`) takes a new one as a
+    tracked job (seconds at platform scale) and comes back here; without Redis it is taken in
+    this request."""
     season = _season(request)
-    data = dashboards.office_dashboard(season=season, refresh=request.GET.get("refresh") == "1")
+    refresh = request.GET.get("refresh") == "1"
+    if refresh and request.GET.get("format") != "xlsx":
+        job_id = enqueue_tracked(
+            jobs.office_dashboard_refresh,
+            queue="default",
+            user=request.user,
+            label=f"{_('全校看板')} · {_('立即刷新')}",
+            job_timeout=dashboards.SNAPSHOT_JOB_TIMEOUT,
+            season_year=season.year,
+        )
+        if job_id is not None:
+            return redirect(job_url(job_id))
+    data = dashboards.office_dashboard(season=season, refresh=refresh)
     if request.GET.get("format") == "xlsx":
         return _export(request, season, _("全校看板"), "office", data.tables, personal=False, filters={})
     return render(

@@ -1,6 +1,8 @@
 """Dashboard reads: the team lead's week, the office's season, the supervisors' audits and the
 province lists. Every dashboard is a fixed number of grouped (GROUP BY) queries, whatever the
-number of teams, callers or candidates, plus the nightly snapshots for the trends.
+number of teams, callers or candidates, plus the nightly snapshots for the trends. The office
+dashboard's season-wide numbers are the latest snapshot rows (`season_numbers`): no request
+aggregates every candidate of the season.
 
 Numbers (the glossary's words, as in `reports.services`):
 - candidates: a caller's / team's active assignments; the season's candidates (投档) for the office;
@@ -22,6 +24,7 @@ Tables are `Table` values: the pages render them and the Excel exports write the
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -32,10 +35,12 @@ from math import ceil, floor
 from typing import Any
 from urllib.parse import urlencode
 
+import django_rq
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db import transaction
+from django.db.models import Avg, Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.db.models.functions import TruncWeek
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
@@ -43,7 +48,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from admissions.choices import CallbackStatus, Level
-from admissions.models import Candidate, Season
+from admissions.models import Candidate, ProvincePolicy, Season
 from callback_office.roles import is_office
 from callbacks.casework_models import (
     StrikeCase,
@@ -55,6 +60,7 @@ from callbacks.casework_models import (
 from callbacks.models import TEAM_ORDER, Assignment, Caller, ContactLog, Team
 from callbacks.selectors import candidates_for, overdue_hours, team_ids_for
 from reports.models import ALL_LEVELS, ProgressSnapshot, Scope
+from reports.services import snapshot_take
 from subsidies.engine.facts import LevelFacts
 from subsidies.engine.numbers import frac, money
 from subsidies.engine.phone import level_amount
@@ -66,7 +72,10 @@ from supervision.choices import FindingCategory, FindingStatus
 from supervision.models import AuditItem, AuditScore, Finding, Incident
 from supervision.selectors import audited_record_counts, open_findings_by_caller, supervised_team_ids
 
+logger = logging.getLogger(__name__)
+
 RATE_PLACES = Decimal("0.00001")
+SNAPSHOT_JOB_TIMEOUT = 1800
 TENTH = Decimal("0.1")
 MIN_CONTACTS = Decimal(4)
 MIN_MINUTES = Decimal(20)
@@ -380,6 +389,14 @@ def _weekly(snapshots: list[ProgressSnapshot]) -> list[ProgressSnapshot]:
     return [by_week[k] for k in sorted(by_week)]
 
 
+def _weekly_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`_weekly` for snapshot rows read as dicts (`values()`)."""
+    by_week: dict[tuple[int, int], dict[str, Any]] = {}
+    for r in rows:
+        by_week[r["day"].isocalendar()[:2]] = r
+    return [by_week[k] for k in sorted(by_week)]
+
+
 def team_dashboard(
     *, user: AbstractBaseUser, season: Season, team_id: int | None = None, now: dt.datetime | None = None
 ) -> TeamDashboard | None:
@@ -656,38 +673,154 @@ def _candidate_counts(prefix: str = "") -> dict[str, Any]:
     }
 
 
-COUNT_KEYS = ("n", "reached", "confirmed", "withdrawn", "paid", "enrolled")
+# --- the season's numbers, from the snapshot rows ------------------------------------------------
+
+SNAPSHOT_VALUES = (
+    "scope",
+    "scope_id",
+    "level",
+    "day",
+    "created_at",
+    "candidates",
+    "admitted",
+    "paid",
+    "enrolled",
+    "reached",
+    "confirmed",
+    "contacted",
+    "early_payment_rate",
+    "enrollment_rate",
+)
+_SEASON_ALL = Q(scope=Scope.SEASON, scope_id=0, level=ALL_LEVELS)
 
 
-def _zero() -> dict[str, int]:
-    return dict.fromkeys(COUNT_KEYS, 0)
+@dataclass
+class SeasonNumbers:
+    """The office dashboard's season-wide numbers: one day's season (per level), province and
+    team snapshot rows (`reports.services.snapshot_take`), and the season's daily trend."""
+
+    day: dt.date
+    taken_at: dt.datetime
+    funnel: Funnel
+    levels: dict[str, dict[str, int]]
+    provinces: list[dict[str, Any]]
+    teams: dict[int, dict[str, int]]
+    trend: list[dict[str, Any]]
 
 
-def season_counts(*, season: Season) -> tuple[Funnel, dict[str, dict[str, int]], list[dict[str, Any]]]:
-    """The season's funnel, per-level and per-province counts, from one grouped query (one pass
-    over the season's candidates)."""
-    funnel = Funnel()
-    levels: dict[str, dict[str, int]] = defaultdict(_zero)
-    provinces: dict[tuple[str, bool], dict[str, Any]] = {}
-    for r in (
-        Candidate.objects.filter(season=season)
-        .values("level", "province__province", "province__withdrawable")
-        .annotate(**_candidate_counts())
-        .order_by()
-    ):
-        key = (r["province__province"], r["province__withdrawable"])
-        prov = provinces.setdefault(
-            key, {"province__province": key[0], "province__withdrawable": key[1], **_zero()}
+def _snapshot_rows(season: Season, *, trend: bool) -> list[dict[str, Any]]:
+    """One indexed query: the latest complete day's season rows (every level), province rows
+    (all levels, with the province's name and kind) and team rows (all levels), and with `trend`
+    the season's row of every day (oldest first)."""
+    latest = (
+        ProgressSnapshot.objects.filter(_SEASON_ALL, season=season, reached__isnull=False)
+        .order_by("-day")
+        .values("day")[:1]
+    )
+    day_rows = Q(day=Subquery(latest)) & (
+        Q(scope=Scope.SEASON) | Q(scope__in=(Scope.PROVINCE, Scope.TEAM), level=ALL_LEVELS)
+    )
+    where = (_SEASON_ALL | day_rows) if trend else day_rows
+    policy = ProvincePolicy.objects.filter(pk=OuterRef("scope_id"))
+    return list(
+        ProgressSnapshot.objects.filter(where, season=season)
+        .order_by("day")
+        .values(
+            *SNAPSHOT_VALUES,
+            province=Case(When(scope=Scope.PROVINCE, then=Subquery(policy.values("province")[:1]))),
+            withdrawable=Case(When(scope=Scope.PROVINCE, then=Subquery(policy.values("withdrawable")[:1]))),
         )
-        for k in COUNT_KEYS:
-            levels[r["level"]][k] += r[k]
-            prov[k] += r[k]
-        funnel.filed += r["n"]
-        funnel.reached += r["reached"]
-        funnel.confirmed += r["confirmed"]
-        funnel.paid += r["paid"]
-        funnel.enrolled += r["enrolled"]
-    return funnel, dict(levels), [provinces[k] for k in sorted(provinces)]
+    )
+
+
+def _counts_of(row: dict[str, Any]) -> dict[str, int]:
+    return {
+        "n": row["candidates"],
+        "reached": row["reached"],
+        "confirmed": row["confirmed"],
+        "withdrawn": row["candidates"] - row["admitted"],
+        "paid": row["paid"],
+        "enrolled": row["enrolled"],
+        "contacted": row["contacted"],
+    }
+
+
+def _season_numbers(season: Season, rows: list[dict[str, Any]]) -> SeasonNumbers | None:
+    complete = [
+        r
+        for r in rows
+        if r["scope"] == Scope.SEASON and r["level"] == ALL_LEVELS and r["reached"] is not None
+    ]
+    if not complete:
+        return None
+    head = max(complete, key=lambda r: r["day"])
+    day = head["day"]
+    levels: dict[str, dict[str, int]] = {}
+    provinces: dict[int, tuple[str, bool, dict[str, int]]] = {}
+    teams: dict[int, dict[str, int]] = {}
+    for r in rows:
+        if r["day"] != day:
+            continue
+        if r["scope"] == Scope.SEASON and r["level"] != ALL_LEVELS:
+            levels[r["level"]] = _counts_of(r)
+        elif r["scope"] == Scope.PROVINCE:
+            provinces[r["scope_id"]] = (r["province"], r["withdrawable"], _counts_of(r))
+        elif r["scope"] == Scope.TEAM:
+            teams[r["scope_id"]] = _counts_of(r)
+    by_province = sorted(
+        (
+            {"province__province": name, "province__withdrawable": withdrawable, **counts}
+            for name, withdrawable, counts in provinces.values()
+        ),
+        key=lambda r: (r["province__province"], r["province__withdrawable"]),
+    )
+    whole = _counts_of(head)
+    funnel = Funnel(whole["n"], whole["reached"], whole["confirmed"], whole["paid"], whole["enrolled"])
+    trend = [r for r in rows if r["scope"] == Scope.SEASON and r["level"] == ALL_LEVELS]
+    return SeasonNumbers(day, head["created_at"], funnel, levels, by_province, teams, trend)
+
+
+def season_numbers(
+    *, season: Season, refresh: bool = False, trend: bool = False, now: dt.datetime | None = None
+) -> SeasonNumbers:
+    """The season's funnel, per-level, per-province and per-team numbers from the latest complete
+    snapshot: one indexed query, never a pass over the season's candidates in the request.
+
+    The snapshots are taken by the nightly job and, while someone looks at the office
+    dashboard, again in the background once they are older than settings.DASHBOARD_CACHE_SECONDS
+    (5 minutes). Taken here, in the request, only with `refresh`, when the season has none yet,
+    or with DASHBOARD_CACHE_SECONDS = 0.
+    """
+    seconds = cache_seconds()
+    numbers = None
+    if not refresh and seconds > 0:
+        numbers = _season_numbers(season, _snapshot_rows(season, trend=trend))
+    if numbers is None:
+        snapshot_take(season=season)
+        numbers = _season_numbers(season, _snapshot_rows(season, trend=trend))
+        assert numbers is not None
+    elif numbers.taken_at < (now or timezone.now()) - dt.timedelta(seconds=seconds):
+        refresh_in_background(season=season, seconds=seconds)
+    return numbers
+
+
+def refresh_in_background(*, season: Season, seconds: int | None = None) -> None:
+    """Enqueue the snapshot job (`reports.jobs.snapshots`) at most once per `seconds`, after
+    commit. Redis unavailable: logged; the dashboard shows the numbers it has."""
+    seconds = cache_seconds() if seconds is None else seconds
+    key = f"dashboards:v2:refreshing:{season.pk}"
+
+    def _enqueue() -> None:
+        try:
+            if not cache.add(key, 1, seconds):
+                return
+            django_rq.get_queue("default").enqueue(
+                "reports.jobs.snapshots", season_year=season.year, job_timeout=SNAPSHOT_JOB_TIMEOUT
+            )
+        except Exception:
+            logger.exception("could not enqueue the snapshot refresh of season %s", season.year)
+
+    transaction.on_commit(_enqueue)
 
 
 def season_funnel(*, season: Season) -> Funnel:
@@ -710,6 +843,7 @@ def previous_season(season: Season) -> Season | None:
 
 @dataclass
 class OfficeDashboard:
+    as_of: dt.datetime  # when the season-wide numbers were taken (the snapshot)
     funnel: Funnel
     previous: Season | None
     previous_funnel: Funnel | None
@@ -724,30 +858,16 @@ class OfficeDashboard:
     charts: dict[str, dict[str, Any]]
 
 
-def team_counts(*, season: Season) -> dict[int, dict[str, int]]:
-    """Per team: the `_candidate_counts` of its members' active assignments, one grouped query."""
-    return {
-        r["caller__team_id"]: r
-        for r in Assignment.objects.filter(active=True, candidate__season=season, caller__team__isnull=False)
-        .values("caller__team_id")
-        .annotate(
-            **_candidate_counts("candidate__"),
-            contacted=Count("id", filter=Q(candidate__contact_count__gt=0)),
-        )
-        .order_by()
-    }
-
-
 def office_dashboard(
     *, season: Season, today: dt.date | None = None, refresh: bool = False
 ) -> OfficeDashboard:
-    """The whole season: about a dozen grouped queries, whatever the size. The three passes over
-    all candidates (season counts, team counts, last season's funnel) are cached for
-    settings.DASHBOARD_CACHE_SECONDS (5 minutes; last season's for a day); `refresh` recomputes."""
+    """The whole season: about a dozen small queries, whatever the size. The season-wide numbers
+    (funnel, levels, provinces, teams, trend) come from the latest snapshot rows
+    (`season_numbers`); last season's funnel is one pass over that season, cached for a day.
+    `refresh` takes today's snapshot first."""
     today = today or timezone.localdate()
-    funnel, by_level, provinces = cached(
-        f"season-counts:{season.pk}", lambda: season_counts(season=season), refresh=refresh
-    )
+    numbers = season_numbers(season=season, refresh=refresh, trend=True)
+    funnel, by_level, provinces, per_team = numbers.funnel, numbers.levels, numbers.provinces, numbers.teams
     prev = previous_season(season)
     prev_funnel = (
         cached(
@@ -788,7 +908,6 @@ def office_dashboard(
         )
 
     teams = list(Team.objects.filter(season=season).order_by(*TEAM_ORDER).values("id", "name", "kind"))
-    per_team = cached(f"team-counts:{season.pk}", lambda: team_counts(season=season), refresh=refresh)
     findings_by_team = dict(
         Finding.objects.filter(season=season, status__in=FindingStatus.unresolved())
         .values("team_id")
@@ -834,13 +953,7 @@ def office_dashboard(
         taken=Count("id", filter=Q(status=StrikeCaseStatus.TAKEN)),
         closed=Count("id", filter=Q(status=StrikeCaseStatus.CLOSED)),
     )
-    trend = _weekly(
-        list(
-            ProgressSnapshot.objects.filter(
-                season=season, scope=Scope.SEASON, scope_id=0, level=ALL_LEVELS
-            ).order_by("day")
-        )
-    )
+    trend = _weekly_rows(numbers.trend)
 
     tables: list[Table] = []
     lt = Table(
@@ -1051,16 +1164,17 @@ def office_dashboard(
         ),
         "season-trend": chart(
             "line",
-            [s.day.isoformat() for s in trend],
+            [s["day"].isoformat() for s in trend],
             [
-                {"label": _("报到率"), "data": [s.enrollment_rate for s in trend]},
-                {"label": _("提前缴费率"), "data": [s.early_payment_rate for s in trend]},
+                {"label": _("报到率"), "data": [s["enrollment_rate"] for s in trend]},
+                {"label": _("提前缴费率"), "data": [s["early_payment_rate"] for s in trend]},
             ],
             percent=True,
             title=_("每周趋势"),
         ),
     }
     return OfficeDashboard(
+        as_of=numbers.taken_at,
         funnel=funnel,
         previous=prev,
         previous_funnel=prev_funnel,
@@ -1457,7 +1571,7 @@ def province_summary(*, user: AbstractBaseUser, season: Season) -> Table:
     """Per province: admitted, enrolled, no-shows, withdrawals completed and in progress."""
     base = candidates_for(user=user, season=season)
     if is_office(user):
-        rows = cached(f"season-counts:{season.pk}", lambda: season_counts(season=season))[2]
+        rows = season_numbers(season=season).provinces
     else:
         rows = list(
             base.values("province__province").annotate(**_candidate_counts()).order_by("province__province")

@@ -73,6 +73,16 @@ def snapshots(*, season_year: int | None = None, day: dt.date | None = None) -> 
     return snapshot_take(season=_season(season_year), day=day)
 
 
+def office_dashboard_refresh(*, season_year: int) -> int:
+    """立即刷新 on the office dashboard: the season's snapshots taken now, then back to it."""
+    from reports.services import snapshot_take
+
+    season = _season(season_year)
+    written = snapshot_take(season=season)
+    set_result_url(reverse("reports:office_dashboard") + f"?season={season.year}")
+    return written
+
+
 def weekly_reports(*, season_year: int | None = None, week_start: dt.date | None = None) -> list[int]:
     """Every team's report for the last full week (or the week starting `week_start`)."""
     from reports.services import week_start_before, weekly_report_generate
