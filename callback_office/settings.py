@@ -100,10 +100,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "callback_office.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "callback_office.password_validation.CharacterClassesValidator", "OPTIONS": {"min_classes": 2}},
 ]
+# Set-password links (callbacks/accounts.py) use Django's password-reset tokens: valid this long,
+# and only until the password is set.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_LINK_DAYS", 7) * 24 * 3600
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

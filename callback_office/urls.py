@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("callbacks.account_views")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admissions/", include("admissions.urls")),
     path("callbacks/casework/", include("callbacks.casework_urls", namespace="casework")),

@@ -21,6 +21,7 @@ class CallbacksConfig(AppConfig):
                 NavItem(_("台账"), "callbacks:ledger", frozenset({Role.CALLER, Role.LEADER, Role.STRIKE})),
                 NavItem(_("本组"), "callbacks:team", frozenset({Role.LEADER})),
                 NavItem(_("分配"), "callbacks:distribute", frozenset({Role.OFFICE})),
+                NavItem(_("账号与密码"), "accounts:password_links", frozenset({Role.OFFICE})),
             ]
         )
         # Casework (withdrawal requests, strike-team cases): its menu entries and the strike

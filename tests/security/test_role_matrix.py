@@ -132,6 +132,12 @@ help:index                                      L   R   R   R   R   R   R   R
 help:page                                       L 200 200 200 200 200 200 200
 help:image                                      L 200 200 200 200 200 200 200
 pii_log                                         L 403 403 403 403 403 403 200
+accounts:password_links                         L 403 403 403 403 403 403 200
+accounts:password_link                          L 403 403 403 403 403 403 405
+accounts:password_links_all                     L 403 403 403 403 403 403 405
+accounts:password_links_team                    L 403 403 403 403 403 403 405
+accounts:password_set                         200 200 200 200 200 200 200 200
+accounts:password_set_done                    200 200 200 200 200 200 200 200
 """
 
 # Change endpoints: POST by each role that must be refused, with what it gets; nothing may change.
@@ -186,6 +192,10 @@ reports:discrepancy_resolve                     L   -   - 404 403 404 404   -
 reports:weekly_generate                         L 403 403 403 403 403 403   -
 imports:preview                                 L 403 403 403 403 403 403   -
 imports:confirm                                 L 403 403 403 403 403 403   -
+accounts:password_link                          L 403 403 403 403 403 403   -
+accounts:password_links_all                     L 403 403 403 403 403 403   -
+accounts:password_links_team                    L 403 403 403 403 403 403   -
+accounts:password_set                         200 200 200 200 200 200 200 200
 """
 
 # Roles that see team 1's candidate by design on these pages (the strike team on its cases).

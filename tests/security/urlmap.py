@@ -112,6 +112,10 @@ ARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "imports:template": lambda o: {"kind": "candidates"},
     "imports:export": lambda o: {"kind": "candidates"},
     "imports:job_result": lambda o: {"job_id": o["job_id"]},
+    "accounts:password_link": lambda o: {"user_id": o["caller"].user_id},
+    "accounts:password_links_team": lambda o: {"team_id": o["caller"].team_id},
+    # a set-password link with a wrong token: the "link invalid" page for everyone
+    "accounts:password_set": lambda o: {"uidb64": "MQ", "token": "0-bad"},
     "help:page": lambda o: {"page": "caller"},
     "help:image": lambda o: {"name": "caller-pool.png"},
 }
