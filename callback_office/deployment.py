@@ -72,6 +72,9 @@ def media_storage() -> dict[str, Any]:
     if "endpoint_url" in options and "addressing_style" not in options:
         # MinIO and most self-hosted S3 servers want path-style URLs.
         options["addressing_style"] = "path"
+    # Presigned download URLs (MEDIA_DOWNLOAD_REDIRECT): SigV4, which every S3 region and MinIO
+    # accept (botocore would otherwise sign some endpoints with the legacy SigV2).
+    options["signature_version"] = env_str("AWS_S3_SIGNATURE_VERSION", "s3v4")
     # Objects read through the app (streamed downloads, the retention move) spill to a
     # temporary file past this size instead of staying in memory.
     options["max_memory_size"] = env_int("AWS_S3_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
