@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from django import template
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -31,3 +33,25 @@ def cell(value, kind: str = "text") -> str:
 @register.filter
 def percent(value) -> str:
     return cell(value, "rate")
+
+
+_TD = {"note": '<td class="note">', "text": "<td>"}
+
+
+@register.simple_tag
+def table_rows(table) -> SafeString:
+    """A `Table`'s body rows: what `_table.html` rendered cell by cell with template tags (the
+    same HTML), built in one pass — a dashboard has hundreds of cells, the drill-down up to 500
+    rows × 15 columns."""
+    kinds = [c.kind for c in table.columns]
+    opens = [_TD.get(k, '<td class="n">') for k in kinds]
+    out = []
+    for row, links in zip(table.rows, table.links, strict=True):
+        cells = []
+        for value, kind, td, link in zip(row, kinds, opens, links, strict=True):
+            text = conditional_escape(cell(value, kind))
+            if link:
+                text = f'<a href="{conditional_escape(link)}">{text}</a>'
+            cells.append(f"{td}{text}</td>")
+        out.append(f"<tr>{''.join(cells)}</tr>\n    ")
+    return mark_safe("".join(out))
