@@ -194,6 +194,39 @@ def test_archive_storage_resolution(monkeypatch):
         deployment.archive_storage()
 
 
+@pytest.mark.sqlite
+def test_local_storage_always_streams_and_names_are_checked(settings, tmp_path):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import FileSystemStorage
+    from django.http import FileResponse, Http404
+
+    from callback_office.media import serve_stored_file
+
+    settings.MEDIA_DOWNLOAD_REDIRECT = True  # no presigned URLs on local disk: streamed anyway
+    storage = FileSystemStorage(location=tmp_path)
+    name = storage.save("reports/a.xlsx", ContentFile(b"xlsx"))
+    response = serve_stored_file(storage, name, filename="周报.xlsx", as_attachment=True)
+    assert isinstance(response, FileResponse)
+    assert b"".join(response.streaming_content) == b"xlsx"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["Cache-Control"] == "private, no-store"
+    for bad in ("../etc/passwd", "/etc/passwd", "reports/../../x", "", "reports/missing.xlsx"):
+        with pytest.raises(Http404):
+            serve_stored_file(storage, bad)
+
+
+def test_archive_storage_follows_the_setting_and_serves_no_url(settings, tmp_path):
+    from django.core.files.base import ContentFile
+
+    settings.STORAGES = {k: v for k, v in settings.STORAGES.items() if k != "archive"}
+    settings.RECORDING_ARCHIVE_ROOT = tmp_path / "cold"
+    storage = archive_storage()
+    storage.save("recordings/x.wav", ContentFile(WAV))
+    assert (tmp_path / "cold" / "recordings" / "x.wav").read_bytes() == WAV
+    with pytest.raises(ValueError, match="access-checked"):
+        storage.url("recordings/x.wav")
+
+
 # --- uploads and access-checked downloads ----------------------------------------------------------
 
 
@@ -324,7 +357,15 @@ def test_archive_storage_class_is_applied(s3, settings, monkeypatch, caller, sea
 
 @pytest.mark.redis
 def test_weekly_report_workbook_is_generated_into_the_bucket_and_downloaded(
-    s3, client, office_user, leader, outsider, team, redis_conn, django_capture_on_commit_callbacks
+    s3,
+    client,
+    office_user,
+    leader,
+    outsider,
+    team,
+    redis_conn,
+    django_capture_on_commit_callbacks,
+    django_assert_max_num_queries,
 ):
     client.force_login(office_user)
     with django_capture_on_commit_callbacks(execute=True):
@@ -336,7 +377,8 @@ def test_weekly_report_workbook_is_generated_into_the_bucket_and_downloaded(
     assert key in s3.objects()
 
     client.force_login(leader.user)
-    response = client.get(reverse("reports:weekly_download", args=[report.pk]))
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("reports:weekly_download", args=[report.pk]))
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
     data = body(response)
