@@ -1,5 +1,16 @@
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin
+from import_export.fields import Field
+
+from admissions.choices import CallbackStatus
+from admissions.imports import (
+    CandidateResource,
+    PaymentRecordResource,
+    RegistrationRecordResource,
+    WithdrawalRecordResource,
+    chinese_labels,
+)
 from admissions.models import (
     Candidate,
     CandidatePhone,
@@ -12,7 +23,36 @@ from admissions.models import (
     Season,
     WithdrawalRecord,
 )
+from callback_office.admin_export import OfficeExportMixin, with_season
+from callback_office.privacy import mask_id_number, mask_phone
 from callback_office.roles import is_office
+
+# --- export resources (the import formats plus 年度; personal data masked) ----------------------
+
+
+class CandidateAdminResource(CandidateResource):
+    """投档考生名单's columns, plus 年度, 回访状态, 缴费日期 and 报到日期; ID numbers and phones masked."""
+
+    season = Field(attribute="season__year", column_name="年度")
+    status = Field(column_name="回访状态")
+    paid_on = Field(attribute="paid_on", column_name="缴费日期")
+    enrolled_on = Field(attribute="enrolled_on", column_name="报到日期")
+
+    class Meta(CandidateResource.Meta):
+        fields = ("season", *CandidateResource.Meta.fields, "status", "paid_on", "enrolled_on")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.statuses = {v: k for k, v in chinese_labels(CallbackStatus).items()}
+
+    def dehydrate_id_number(self, obj: Candidate) -> str:
+        return mask_id_number(obj.id_number)
+
+    def _phones(self, obj: Candidate, owners: set[str]) -> str:
+        return "、".join(mask_phone(p.number) for p in obj.phones.all() if p.owner in owners)
+
+    def dehydrate_status(self, obj: Candidate) -> str:
+        return self.statuses.get(obj.status, obj.status)
 
 
 @admin.register(Season)
@@ -35,7 +75,10 @@ class CandidatePhoneInline(admin.TabularInline):
 
 
 @admin.register(Candidate)
-class CandidateAdmin(admin.ModelAdmin):
+class CandidateAdmin(OfficeExportMixin, admin.ModelAdmin):
+    resource_classes = [CandidateAdminResource]
+    list_select_related_for_export = ("season", "province")
+    prefetch_for_export = ("phones",)
     list_display = [
         "exam_number",
         "name",
@@ -70,7 +113,8 @@ class CandidatePhoneAdmin(admin.ModelAdmin):
     raw_id_fields = ["candidate"]
 
 
-class ImportedRecordAdmin(admin.ModelAdmin):
+class ImportedRecordAdmin(OfficeExportMixin, admin.ModelAdmin):
+    list_select_related_for_export = ("season",)
     list_filter = ["season"]
     search_fields = ["exam_number"]
     raw_id_fields = ["candidate"]
@@ -78,16 +122,19 @@ class ImportedRecordAdmin(admin.ModelAdmin):
 
 @admin.register(PaymentRecord)
 class PaymentRecordAdmin(ImportedRecordAdmin):
+    resource_classes = [with_season(PaymentRecordResource)]
     list_display = ["exam_number", "paid_on", "amount", "season"]
 
 
 @admin.register(RegistrationRecord)
 class RegistrationRecordAdmin(ImportedRecordAdmin):
+    resource_classes = [with_season(RegistrationRecordResource)]
     list_display = ["exam_number", "registered_on", "season"]
 
 
 @admin.register(WithdrawalRecord)
 class WithdrawalRecordAdmin(ImportedRecordAdmin):
+    resource_classes = [with_season(WithdrawalRecordResource)]
     list_display = ["exam_number", "withdrawn_on", "season"]
 
 

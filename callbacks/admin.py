@@ -1,11 +1,57 @@
 from django.contrib import admin
+from import_export import resources
+from import_export.fields import Field
 
+from admissions.imports import chinese_labels
+from callback_office.admin_export import OfficeExportMixin, with_season
+from callbacks.choices import TeamKind
+from callbacks.imports import RosterResource
 from callbacks.models import Assignment, Attendance, Caller, ContactLog, ProspectReport, Team
 
 
+class TeamAdminResource(resources.ModelResource):
+    """回访小组: 年度, 小组, 类型, 排序, 组长, 督查, 人数 (in the teams' order)."""
+
+    season = Field(attribute="season__year", column_name="年度")
+    name = Field(attribute="name", column_name="小组")
+    kind = Field(column_name="类型")
+    sort_order = Field(attribute="sort_order", column_name="排序")
+    leader = Field(column_name="组长")
+    supervisors = Field(column_name="督查")
+    members = Field(column_name="人数")
+
+    class Meta:
+        model = Team
+        fields = ("season", "name", "kind", "sort_order", "leader", "supervisors", "members")
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.kinds = {v: k for k, v in chinese_labels(TeamKind).items()}
+
+    def dehydrate_kind(self, obj: Team) -> str:
+        return self.kinds.get(obj.kind, obj.kind)
+
+    def dehydrate_leader(self, obj: Team) -> str:
+        return f"{obj.leader.staff_no} {obj.leader.name}" if obj.leader else ""
+
+    def dehydrate_supervisors(self, obj: Team) -> str:
+        return "、".join(s.name for s in sorted(obj.supervisors.all(), key=lambda s: s.staff_no))
+
+    def dehydrate_members(self, obj: Team) -> int:
+        return len(obj.members.all())
+
+
+# 回访人员名单 in the import's columns (export, edit, re-import), plus 年度.
+CallerAdminResource = with_season(RosterResource)
+
+
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "season", "kind", "leader"]
+class TeamAdmin(OfficeExportMixin, admin.ModelAdmin):
+    resource_classes = [TeamAdminResource]
+    list_select_related_for_export = ("season", "leader")
+    prefetch_for_export = ("supervisors", "members")
+    list_display = ["name", "season", "kind", "leader", "sort_order"]
+    list_editable = ["sort_order"]
     list_filter = ["season", "kind"]
     search_fields = ["name"]
     raw_id_fields = ["leader"]
@@ -13,7 +59,10 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Caller)
-class CallerAdmin(admin.ModelAdmin):
+class CallerAdmin(OfficeExportMixin, admin.ModelAdmin):
+    resource_classes = [CallerAdminResource]
+    list_select_related_for_export = ("season", "team")
+    prefetch_for_export = ("led_teams", "supervised_teams")
     list_display = [
         "staff_no",
         "name",
