@@ -33,7 +33,7 @@ from fractions import Fraction
 from functools import lru_cache
 from math import ceil, floor
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import django_rq
 from django.conf import settings
@@ -137,9 +137,13 @@ def _drill_base(prefix: str, urlconf: Any) -> str:
 def drill_url(**params: Any) -> str:
     """The drill-down list behind a number (only the whitelisted filters). A dashboard links
     hundreds of numbers: the path is reversed once per script prefix and URLconf."""
-    clean = {k: v for k, v in params.items() if v not in (None, "")}
+    query = "&".join(
+        f"{k}={v}" if isinstance(v, int) else f"{k}={quote_plus(str(v))}"
+        for k, v in params.items()
+        if v not in (None, "")
+    )  # = urlencode(clean params): the keys are plain names, numbers need no quoting
     base = _drill_base(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
-    return base + ("?" + urlencode(clean) if clean else "")
+    return f"{base}?{query}" if query else base
 
 
 # --- tables ------------------------------------------------------------------------------------

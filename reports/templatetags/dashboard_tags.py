@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from html import escape
 
 from django import template
 from django.utils import timezone
-from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 register = template.Library()
 
@@ -49,9 +49,11 @@ def table_rows(table) -> SafeString:
     for row, links in zip(table.rows, table.links, strict=True):
         cells = []
         for value, kind, td, link in zip(row, kinds, opens, links, strict=True):
-            text = conditional_escape(cell(value, kind))
+            text = cell(value, kind)
+            if not isinstance(text, SafeData):
+                text = escape(text)  # = django.utils.html.escape, without the lazy wrapper
             if link:
-                text = f'<a href="{conditional_escape(link)}">{text}</a>'
+                text = f'<a href="{escape(link)}">{text}</a>'
             cells.append(f"{td}{text}</td>")
         out.append(f"<tr>{''.join(cells)}</tr>\n    ")
     return mark_safe("".join(out))
