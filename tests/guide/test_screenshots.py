@@ -11,10 +11,12 @@ Run it after changing a screen and commit the new PNGs with the change.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -27,8 +29,10 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from admissions.choices import CallbackStatus
-from admissions.models import Candidate, Discrepancy, DiscrepancyKind, ReconciliationRun
-from callbacks import casework_services
+from admissions.models import Candidate, Discrepancy, DiscrepancyKind, PiiField, ReconciliationRun
+from admissions.services import pii_access_record
+from callback_office.excel import SheetWriter, new_workbook, save_workbook
+from callbacks import accounts, casework_services
 from callbacks.casework_models import MaterialKind, StrikeCase, StrikeCaseStatus, WithdrawalRequest
 from callbacks.demo import DemoOptions, demo_logins, demo_season_generate
 from callbacks.models import Caller, ContactLog
@@ -55,6 +59,7 @@ class Shot:
     url: str
     heading: str  # text of an h1/h2 that the page must show
     full: bool = False  # up to FULL_HEIGHT pixels instead of the first screen
+    upload: tuple[str, bytes] | None = None  # (import kind, xlsx): submit the page's upload form
 
     @property
     def file(self) -> Path:
@@ -62,6 +67,7 @@ class Shot:
 
 
 FULL_HEIGHT = 1600
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _photo(name: str = "退档申请.png") -> SimpleUploadedFile:
@@ -177,11 +183,31 @@ def build_world() -> tuple[dict[str, User], list[Shot]]:
     weekly = WeeklyReport.objects.filter(season=season, team=leader.team).order_by("-week_start").first()
     member = leader.team.members.exclude(pk=leader.pk).order_by("staff_no").first()
 
+    # the caller once revealed a full ID number (个人信息查看记录); a new user's set-password link
+    pii_access_record(
+        user=caller.user,
+        candidate=candidate,
+        field=PiiField.ID_NUMBER,
+        path=reverse("callbacks:candidate_detail", kwargs={"pk": candidate.pk}),
+    )
+    newcomer = leader.team.members.exclude(pk__in=[leader.pk, caller.pk]).order_by("staff_no").first()
+    (link,) = accounts.password_links_issue(users=[newcomer.user], issued_by=office, absolute=str)
+
+    # a payment list for the import preview (缴费名单: 考生号、缴费日期、金额)
+    wb = new_workbook()
+    sheet = SheetWriter(wb, "缴费名单", ["考生号", "缴费日期", "金额"])
+    unpaid = Candidate.objects.filter(season=season, paid_on__isnull=True).order_by("exam_number")[:8]
+    for c in unpaid:
+        sheet.append([c.exam_number, dt.date(season.year, 8, 20), Decimal("18000.00")])
+    payments = io.BytesIO()
+    save_workbook(wb, payments)
+
     def u(name: str, query: str = "", **kwargs) -> str:
         return reverse(name, kwargs=kwargs or None) + query
 
     shots = [
         Shot("index", "login", u("login"), "登录回访办"),
+        Shot("index", "set-password", link.url, "设置密码"),
         Shot("index", "home", u("home"), "你好"),
         # 回访人员
         Shot("caller", "pool", u("callbacks:pool"), "录检池"),
@@ -225,6 +251,7 @@ def build_world() -> tuple[dict[str, User], list[Shot]]:
         Shot("strike", "mine", u("callbacks:my_candidates"), "我的考生"),
         # 招生办
         Shot("office", "imports", u("imports:index"), "数据导入", True),
+        Shot("office", "import-preview", u("imports:index"), "预览", True, ("payments", payments.getvalue())),
         Shot("office", "distribute", u("callbacks:distribute"), "分配"),
         Shot("office", "dashboard", u("reports:office_dashboard"), "全校看板"),
         Shot("office", "provinces", u("reports:province_report"), "省份报表"),
@@ -244,7 +271,9 @@ def build_world() -> tuple[dict[str, User], list[Shot]]:
         Shot("office", "deductions", u("subsidies:deductions"), "违纪扣除"),
         Shot("office", "inquiries", u("subsidies:inquiries"), "补贴询问"),
         Shot("office", "export-log", u("reports:export_log"), "导出记录"),
+        Shot("office", "passwords", u("accounts:password_links"), "账号与密码"),
         Shot("office", "audit-log", u("audit_log"), "操作日志"),
+        Shot("office", "pii-log", u("pii_log"), "个人信息查看记录"),
         Shot("index", "help", u("help:index"), "回访人员使用说明"),
     ]
     return users, shots
@@ -267,7 +296,7 @@ def login(page, live_server, client, user: User | None) -> None:
 def save_small(path: Path, png: bytes) -> None:
     """256-colour PNG: the screens are flat colours and text, a third of the size of RGB."""
     image = Image.open(io.BytesIO(png)).convert("RGB")
-    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(path)
 
 
 def referenced_images() -> dict[str, set[str]]:
@@ -285,12 +314,21 @@ def test_every_screen_of_the_guide(page, live_server, client):
     failures = []
     for shot in shots:
         role = AS_ROLE.get(shot.who, shot.who)
-        if shot.screen == "login":
+        if shot.screen in ("login", "set-password"):
             role = None
         if role != current:
             login(page, live_server, client, users[role] if role else None)
             current = role
         response = page.goto(live_server.url + shot.url)
+        if shot.upload is not None and response is not None and response.status == 200:
+            kind, body = shot.upload
+            page.select_option("#id_kind", kind)
+            page.set_input_files(
+                "#id_file", files=[{"name": f"{kind}.xlsx", "mimeType": XLSX, "buffer": body}]
+            )
+            with page.expect_navigation() as navigation:
+                page.get_by_role("button", name="上传并预览").click()
+            response = navigation.value
         if response is None or response.status != 200:
             failures.append((shot.who, shot.screen, shot.url, response and response.status))
             continue
