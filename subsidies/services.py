@@ -11,8 +11,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from admissions.models import Season
+from callback_office.importing import fast_insert
 from callbacks.models import Caller
 from subsidies.engine import Scheme, SchemeError, compute
 from subsidies.engine.serialize import facts_to_dict
@@ -86,26 +88,28 @@ def payout_run_create(*, season: Season, user: AbstractBaseUser | None) -> Payou
             person_count=len(result.totals),
             created_by=user if user is not None and user.is_authenticated else None,
         )
-        PayoutLine.objects.bulk_create(
+        # COPY on PostgreSQL (executemany elsewhere): one statement whatever the number of
+        # people, no model instances (10,000 callers make ~33,000 lines)
+        fast_insert(
+            PayoutLine,
             [
-                PayoutLine(
-                    run=run,
-                    person_id=line.person_id,
-                    position=i,
-                    rule=line.rule,
-                    category=line.category,
-                    subject=line.subject,
-                    inputs=line.inputs,
-                    rate=line.rate,
-                    tier=line.tier,
-                    steps=line.steps,
-                    points=line.points,
-                    amount=line.amount,
-                    reason=line.reason,
-                )
+                {
+                    "run_id": run.pk,
+                    "person_id": line.person_id,
+                    "position": i,
+                    "rule": line.rule,
+                    "category": line.category,
+                    "subject": line.subject,
+                    "inputs": line.inputs,
+                    "rate": line.rate,
+                    "tier": line.tier,
+                    "steps": line.steps,
+                    "points": line.points,
+                    "amount": line.amount,
+                    "reason": line.reason,
+                }
                 for i, line in enumerate(result.lines)
             ],
-            # one INSERT on PostgreSQL whatever the number of people (SQLite batches by itself)
         )
     return run
 
@@ -134,7 +138,7 @@ def payout_run_delete(*, run: PayoutRun) -> None:
 
 def ensure_draft(run: PayoutRun) -> None:
     if run.status != RunStatus.DRAFT:
-        raise ValidationError("该核算已审批并锁定，不能修改；请重新核算生成新的核算。")
+        raise ValidationError(_("该核算已审批并锁定，不能修改；请重新核算生成新的核算。"))
 
 
 @dataclass(frozen=True)
@@ -192,13 +196,14 @@ def deduction_record(
 ) -> Deduction:
     scheme = Scheme.from_dict(scheme_for(season).params)
     if person.season_id != season.pk:
-        raise ValidationError("该人员不属于本年度。")
+        raise ValidationError(_("该人员不属于本年度。"))
     if not (scheme.misconduct_min <= percent <= scheme.misconduct_max):
         raise ValidationError(
-            f"扣除比例必须在 {scheme.misconduct_min * 100:.0f}% 到 {scheme.misconduct_max * 100:.0f}% 之间。"
+            _("扣除比例必须在 %(low)s%% 到 %(high)s%% 之间。")
+            % {"low": f"{scheme.misconduct_min * 100:.0f}", "high": f"{scheme.misconduct_max * 100:.0f}"}
         )
     if not reason.strip():
-        raise ValidationError("请填写扣除原因。")
+        raise ValidationError(_("请填写扣除原因。"))
     return Deduction.objects.create(
         season=season, person=person, percent=percent, reason=reason.strip(), recorded_by=user
     )
@@ -206,9 +211,9 @@ def deduction_record(
 
 def inquiry_raise(*, line: PayoutLine, person: Caller, question: str) -> Inquiry:
     if line.person_id != person.pk:
-        raise ValidationError("只能对本人的补贴明细提出询问。")
+        raise ValidationError(_("只能对本人的补贴明细提出询问。"))
     if not question.strip():
-        raise ValidationError("请填写问题。")
+        raise ValidationError(_("请填写问题。"))
     return Inquiry.objects.create(run_id=line.run_id, line=line, person=person, question=question.strip())
 
 
@@ -223,7 +228,7 @@ def inquiry_answer(
 ) -> Inquiry:
     """Answer an inquiry; with an amount, also record an adjustment the next run carries."""
     if not answer.strip():
-        raise ValidationError("请填写答复。")
+        raise ValidationError(_("请填写答复。"))
     with transaction.atomic():
         inquiry.answer = answer.strip()
         inquiry.status = InquiryStatus.ANSWERED
@@ -254,11 +259,11 @@ def adjustment_create(
     inquiry: Inquiry | None = None,
 ) -> Adjustment:
     if reason_code not in AdjustmentReason.values:
-        raise ValidationError("请选择调整原因类别。")
+        raise ValidationError(_("请选择调整原因类别。"))
     if amount == 0:
-        raise ValidationError("调整金额不能为 0。")
+        raise ValidationError(_("调整金额不能为 0。"))
     if person.season_id != season.pk:
-        raise ValidationError("该人员不属于本年度。")
+        raise ValidationError(_("该人员不属于本年度。"))
     return Adjustment.objects.create(
         season=season,
         person=person,

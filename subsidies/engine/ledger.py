@@ -42,8 +42,13 @@ CATEGORIES: dict[str, str] = {
 }
 
 
+PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """Inputs as JSON: Fractions as 6-decimal strings, Decimals as strings."""
+    if type(value) in PLAIN:  # the common case first: ~250,000 values for 10,000 callers
+        return value
     if isinstance(value, Fraction):
         return str(as_decimal(value))
     if isinstance(value, Decimal):

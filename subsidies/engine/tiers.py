@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from math import floor
 
 from subsidies.engine.facts import LevelFacts
 from subsidies.engine.numbers import frac, percent
-from subsidies.engine.scheme import Scheme, Tier
+from subsidies.engine.scheme import Scheme, Standards, Tier
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,11 @@ class TierMatch:
         return f"{sign}{percent(self.tier.threshold)}"
 
 
+@lru_cache(maxsize=65536)
 def find_tier(rate: Fraction, tiers: tuple[Tier, ...]) -> TierMatch | None:
-    """The first tier whose threshold the rate beats (strictly), the last one also when equal."""
+    """The first tier whose threshold the rate beats (strictly), the last one also when equal.
+
+    Cached: callers share rates (enrolled / admitted of small numbers), and tiers are frozen."""
     last = len(tiers) - 1
     for i, tier in enumerate(tiers):
         threshold = frac(tier.threshold)
@@ -44,11 +48,16 @@ def standards_for(facts: LevelFacts, level: str, scheme: Scheme) -> LevelStandar
     """Admitted-weighted mean of the provinces' standards (withdrawable vs not)."""
     if facts.admitted == 0:
         return None
-    s = scheme.standards[level]
-    w = facts.admitted_withdrawable
-    f = facts.admitted - w
-    basic = (w * frac(s.withdrawable_basic) + f * frac(s.fixed_basic)) / facts.admitted
-    target = (w * frac(s.withdrawable_target) + f * frac(s.fixed_target)) / facts.admitted
+    return _standards(facts.admitted, facts.admitted_withdrawable, scheme.standards[level])
+
+
+@lru_cache(maxsize=65536)
+def _standards(admitted: int, withdrawable: int, s: Standards) -> LevelStandards:
+    """Computed once per (admitted, withdrawable) group and level standards: a platform's 10,000
+    callers have a few hundred distinct groups, and Fraction arithmetic is slow."""
+    fixed = admitted - withdrawable
+    basic = (withdrawable * frac(s.withdrawable_basic) + fixed * frac(s.fixed_basic)) / admitted
+    target = (withdrawable * frac(s.withdrawable_target) + fixed * frac(s.fixed_target)) / admitted
     return LevelStandards(basic, target)
 
 
