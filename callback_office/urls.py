@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 
 from callback_office import audit_views, jobs, views
 
@@ -26,5 +27,6 @@ urlpatterns = [
     path("admin/rq/", include(jobs.rq_dashboard_urls())),
     path("admin/", admin.site.urls),
 ]
-admin.site.site_header = "回访办 · Callback Office"
-admin.site.site_title = "回访办"
+admin.site.site_header = gettext_lazy("回访办 · 管理后台")
+admin.site.site_title = gettext_lazy("回访办")
+admin.site.index_title = gettext_lazy("数据管理")

@@ -7,18 +7,28 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from subsidies.engine import LEVELS, Scheme, SchemeError
-from subsidies.engine.scheme import LEVEL_LABELS, PARAM_LABELS, Standards
+from subsidies.engine.scheme import LEVEL_LABELS, PARAM_LABELS, Standards, Text
 from subsidies.models import AdjustmentReason
 
 STANDARD_LABELS = {
-    "withdrawable_basic": "可退档省份基本任务",
-    "withdrawable_target": "可退档省份目标任务",
-    "fixed_basic": "不可退档省份基本任务",
-    "fixed_target": "不可退档省份目标任务",
+    "withdrawable_basic": _("可退档省份基本任务"),
+    "withdrawable_target": _("可退档省份目标任务"),
+    "fixed_basic": _("不可退档省份基本任务"),
+    "fixed_target": _("不可退档省份目标任务"),
 }
+
+
+def engine_text(message: str) -> str:
+    """An engine label or message (marked with the engine's gettext_noop) in the active language."""
+    if isinstance(message, Text):
+        return gettext(message.template) % {
+            k: engine_text(v) if isinstance(v, Text) else v for k, v in message.params.items()
+        }
+    return gettext(message)
 
 
 class SchemeForm(forms.Form):
@@ -31,13 +41,15 @@ class SchemeForm(forms.Form):
         data = scheme.to_dict()
         for lv in LEVELS:
             self.fields[f"tiers__{lv}"] = forms.CharField(
-                label=f"{LEVEL_LABELS[lv]}电话补贴档位（每行：报到率阈值 补贴元/人，从高到低；最后一档为≥）",
+                label=_("%(level)s电话补贴档位（每行：报到率阈值 补贴元/人，从高到低；最后一档为≥）")
+                % {"level": gettext(LEVEL_LABELS[lv])},
                 widget=forms.Textarea(attrs={"rows": 7, "cols": 24}),
                 initial="\n".join(f"{t} {y}" for t, y in data["tiers"][lv]),
             )
             for name in (f.name for f in fields(Standards)):
                 self.fields[f"standards__{lv}__{name}"] = forms.DecimalField(
-                    label=f"{LEVEL_LABELS[lv]}{STANDARD_LABELS[name]}",
+                    label=_("%(level)s%(standard)s")
+                    % {"level": gettext(LEVEL_LABELS[lv]), "standard": STANDARD_LABELS[name]},
                     initial=Decimal(data["standards"][lv][name]),
                     max_digits=7,
                     decimal_places=5,
@@ -46,7 +58,7 @@ class SchemeForm(forms.Form):
             if f.name in ("tiers", "standards"):
                 continue
             value = getattr(scheme, f.name)
-            label = PARAM_LABELS[f.name]
+            label = gettext(PARAM_LABELS[f.name])
             if isinstance(value, bool):
                 self.fields[f.name] = forms.BooleanField(label=label, required=False, initial=value)
             elif isinstance(value, int):
@@ -54,7 +66,9 @@ class SchemeForm(forms.Form):
             elif isinstance(value, tuple):
                 for i, v in enumerate(value):
                     kind = forms.IntegerField if isinstance(v, int) else forms.DecimalField
-                    self.fields[f"{f.name}__{i}"] = kind(label=f"{label}（{i + 1}）", initial=v)
+                    self.fields[f"{f.name}__{i}"] = kind(
+                        label=_("%(label)s（%(n)s）") % {"label": label, "n": i + 1}, initial=v
+                    )
             else:
                 self.fields[f.name] = forms.DecimalField(
                     label=label, initial=value, max_digits=12, decimal_places=5
@@ -72,7 +86,9 @@ class SchemeForm(forms.Form):
                     continue
                 parts = raw.replace(",", " ").replace("，", " ").split()
                 if len(parts) != 2:
-                    self.add_error(f"tiers__{lv}", f"第{n}行：需要“报到率阈值 补贴元/人”两个数")
+                    self.add_error(
+                        f"tiers__{lv}", _("第%(n)s行：需要“报到率阈值 补贴元/人”两个数") % {"n": n}
+                    )
                     continue
                 rows.append(parts)
             params["tiers"][lv] = rows
@@ -99,7 +115,10 @@ class SchemeForm(forms.Form):
         except SchemeError as exc:
             for key, messages in exc.errors.items():
                 for m in messages:
-                    self.add_error(None, f"{PARAM_LABELS.get(key, key)}：{m}")
+                    param = engine_text(PARAM_LABELS[key]) if key in PARAM_LABELS else key
+                    self.add_error(
+                        None, _("%(param)s：%(message)s") % {"param": param, "message": engine_text(m)}
+                    )
         cleaned["params"] = params
         return cleaned
 

@@ -7,14 +7,38 @@ from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Any
 
+
+def gettext_noop(message: str) -> str:
+    """Marks a display text for translation without importing Django (the engine is pure):
+    makemessages extracts it, the display layer (subsidies/forms.py) translates it when shown."""
+    return message
+
+
+class Text(str):
+    """A message of the engine: reads as the Chinese text; the display layer translates `template`
+    and fills in `params` (translating those that are Texts themselves, such as level labels)."""
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> Text:
+        text = super().__new__(cls, template % params if params else template)
+        text.template = template
+        text.params = params
+        return text
+
+
 UNDERGRADUATE = "undergraduate"
 JUNIOR = "junior"
 LEVELS: tuple[str, str] = (UNDERGRADUATE, JUNIOR)
-LEVEL_LABELS = {UNDERGRADUATE: "本科", JUNIOR: "专科"}
+# The levels' Chinese names: in the engine's reasons (data, stored with each payout line) and,
+# translated, on screens.
+LEVEL_LABELS = {UNDERGRADUATE: gettext_noop("本科"), JUNIOR: gettext_noop("专科")}
 
 
 class SchemeError(ValueError):
-    """A scheme parameter is invalid; `errors` maps the parameter to Chinese messages."""
+    """A scheme parameter is invalid; `errors` maps the parameter to Chinese messages (`Text`s,
+    translated by the display layer)."""
 
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = errors
@@ -142,39 +166,39 @@ class Scheme:
 
 
 PARAM_LABELS: dict[str, str] = {
-    "tiers": "电话补贴档位",
-    "standards": "任务标准",
-    "increment_step": "递增步长（报到率）",
-    "increment_yuan": "每步增加（元/人）",
-    "uplift_rate": "连续参加上浮比例",
-    "uplift_prev_undergrad_rate": "上浮条件：上年本科报到率高于",
-    "uplift_prev_junior_rate": "上浮条件：上年专科报到率高于",
-    "uplift_prev_excellent": "上浮条件：上年优秀个人",
-    "workload_minimum": "最低回访量（人）",
-    "workload_deduction_yuan": "低于最低量扣除（元/生）",
-    "leader_bonus_target": "组长补贴（达目标任务）",
-    "leader_bonus_basic": "组长补贴（达基本任务）",
-    "supervision_per_record": "督查补贴（元/条）",
-    "supervision_uplift": "督查补贴上浮比例",
-    "strike_no_show_yuan": "突击补贴：录取期间（元/生）",
-    "strike_after_registration_yuan": "突击补贴：报到期后（元/生）",
-    "best_team_pool": "最佳小组奖金池",
-    "best_team_share_of_teams": "最佳小组评比比例",
-    "best_team_grade_shares": "一、二、三等奖占比",
-    "best_team_leader_share": "组长占比",
-    "excellent_pool": "优秀个人奖金池",
-    "excellent_top_share": "优秀个人前列比例",
-    "special_award_yuan": "特别奖（元/人）",
-    "points_best_team": "最佳小组积分（一、二、三等）",
-    "points_excellent": "优秀个人积分",
-    "points_special": "特别奖积分",
-    "allowance_teacher_yuan": "交通餐饮补贴：教职工（元/天）",
-    "allowance_student_yuan": "交通餐饮补贴：学生（元/天）",
-    "wrong_withdrawal_factor": "误退补贴发放比例",
-    "bottom_count": "倒数名次数",
-    "bottom_allowance_factor": "倒数名次补贴发放比例",
-    "misconduct_min": "违纪扣除下限",
-    "misconduct_max": "违纪扣除上限",
+    "tiers": gettext_noop("电话补贴档位"),
+    "standards": gettext_noop("任务标准"),
+    "increment_step": gettext_noop("递增步长（报到率）"),
+    "increment_yuan": gettext_noop("每步增加（元/人）"),
+    "uplift_rate": gettext_noop("连续参加上浮比例"),
+    "uplift_prev_undergrad_rate": gettext_noop("上浮条件：上年本科报到率高于"),
+    "uplift_prev_junior_rate": gettext_noop("上浮条件：上年专科报到率高于"),
+    "uplift_prev_excellent": gettext_noop("上浮条件：上年优秀个人"),
+    "workload_minimum": gettext_noop("最低回访量（人）"),
+    "workload_deduction_yuan": gettext_noop("低于最低量扣除（元/生）"),
+    "leader_bonus_target": gettext_noop("组长补贴（达目标任务）"),
+    "leader_bonus_basic": gettext_noop("组长补贴（达基本任务）"),
+    "supervision_per_record": gettext_noop("督查补贴（元/条）"),
+    "supervision_uplift": gettext_noop("督查补贴上浮比例"),
+    "strike_no_show_yuan": gettext_noop("突击补贴：录取期间（元/生）"),
+    "strike_after_registration_yuan": gettext_noop("突击补贴：报到期后（元/生）"),
+    "best_team_pool": gettext_noop("最佳小组奖金池"),
+    "best_team_share_of_teams": gettext_noop("最佳小组评比比例"),
+    "best_team_grade_shares": gettext_noop("一、二、三等奖占比"),
+    "best_team_leader_share": gettext_noop("组长占比"),
+    "excellent_pool": gettext_noop("优秀个人奖金池"),
+    "excellent_top_share": gettext_noop("优秀个人前列比例"),
+    "special_award_yuan": gettext_noop("特别奖（元/人）"),
+    "points_best_team": gettext_noop("最佳小组积分（一、二、三等）"),
+    "points_excellent": gettext_noop("优秀个人积分"),
+    "points_special": gettext_noop("特别奖积分"),
+    "allowance_teacher_yuan": gettext_noop("交通餐饮补贴：教职工（元/天）"),
+    "allowance_student_yuan": gettext_noop("交通餐饮补贴：学生（元/天）"),
+    "wrong_withdrawal_factor": gettext_noop("误退补贴发放比例"),
+    "bottom_count": gettext_noop("倒数名次数"),
+    "bottom_allowance_factor": gettext_noop("倒数名次补贴发放比例"),
+    "misconduct_min": gettext_noop("违纪扣除下限"),
+    "misconduct_max": gettext_noop("违纪扣除上限"),
 }
 
 _RATE_FIELDS = {
@@ -203,27 +227,27 @@ def _parse(data: dict[str, Any]) -> Scheme:
 
     def dec(key: str, raw: Any) -> Decimal | None:
         if isinstance(raw, float | bool) or raw is None:
-            err(key, "必须是数字（以字符串或整数表示）")
+            err(key, gettext_noop("必须是数字（以字符串或整数表示）"))
             return None
         try:
             value = Decimal(str(raw).strip())
         except InvalidOperation:
-            err(key, f"「{raw}」不是有效的数字")
+            err(key, Text(gettext_noop("「%(raw)s」不是有效的数字"), raw=raw))
             return None
         if not value.is_finite():
-            err(key, "必须是有限的数字")
+            err(key, gettext_noop("必须是有限的数字"))
             return None
         if value < 0:
-            err(key, "不能为负数")
+            err(key, gettext_noop("不能为负数"))
             return None
         if key in _RATE_FIELDS and value > 1:
-            err(key, "比例不能大于 1（100%）")
+            err(key, gettext_noop("比例不能大于 1（100%）"))
             return None
         return value
 
     unknown = set(data) - {f.name for f in fields(Scheme)}
     for key in sorted(unknown):
-        err(key, "未知的参数")
+        err(key, gettext_noop("未知的参数"))
 
     for f in fields(Scheme):
         if f.name not in data:
@@ -237,41 +261,44 @@ def _parse(data: dict[str, Any]) -> Scheme:
             values[f.name] = _parse_standards(raw, err, dec)
         elif isinstance(current, bool):
             if not isinstance(raw, bool):
-                err(f.name, "必须是“是”或“否”")
+                err(f.name, gettext_noop("必须是“是”或“否”"))
             values[f.name] = bool(raw)
         elif isinstance(current, int):
             if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-                err(f.name, "必须是非负整数")
+                err(f.name, gettext_noop("必须是非负整数"))
             values[f.name] = raw
         elif isinstance(current, tuple):
             if not isinstance(raw, list | tuple) or len(raw) != 3:
-                err(f.name, "必须是 3 个数")
+                err(f.name, gettext_noop("必须是 3 个数"))
                 values[f.name] = current
             elif isinstance(current[0], int):
                 if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in raw):
-                    err(f.name, "必须是非负整数")
+                    err(f.name, gettext_noop("必须是非负整数"))
                 values[f.name] = tuple(raw)
             else:
                 parsed = tuple(dec(f.name, v) for v in raw)
                 values[f.name] = parsed
                 if all(p is not None for p in parsed) and sum(parsed) > 1:  # type: ignore[arg-type]
-                    err(f.name, "三个等级的占比之和不能超过 1（100%）")
+                    err(f.name, gettext_noop("三个等级的占比之和不能超过 1（100%）"))
         else:
             values[f.name] = dec(f.name, raw)
 
     if not errors:
         points = [*values["points_best_team"], values["points_excellent"], values["points_special"]]
         if any(not (10 <= p <= 20) for p in points):
-            err("points_best_team", "荣誉积分必须在 10 到 20 分之间")
+            err("points_best_team", gettext_noop("荣誉积分必须在 10 到 20 分之间"))
         if values["increment_step"] == 0:
-            err("increment_step", "递增步长必须大于 0")
+            err("increment_step", gettext_noop("递增步长必须大于 0"))
         if values["misconduct_min"] > values["misconduct_max"]:
-            err("misconduct_min", "违纪扣除下限不能大于上限")
+            err("misconduct_min", gettext_noop("违纪扣除下限不能大于上限"))
         if values["leader_bonus_basic"] > values["leader_bonus_target"]:
-            err("leader_bonus_basic", "达基本任务的组长补贴不能高于达目标任务的补贴")
+            err("leader_bonus_basic", gettext_noop("达基本任务的组长补贴不能高于达目标任务的补贴"))
         for lv, st in values["standards"].items():
             if st.withdrawable_basic > st.withdrawable_target or st.fixed_basic > st.fixed_target:
-                err("standards", f"{LEVEL_LABELS[lv]}：基本任务不能高于目标任务")
+                err(
+                    "standards",
+                    Text(gettext_noop("%(level)s：基本任务不能高于目标任务"), level=Text(LEVEL_LABELS[lv])),
+                )
     if errors:
         raise SchemeError(errors)
     return Scheme(**values)
@@ -280,13 +307,13 @@ def _parse(data: dict[str, Any]) -> Scheme:
 def _parse_tiers(raw: Any, err: Any) -> dict[str, tuple[Tier, ...]]:
     out: dict[str, tuple[Tier, ...]] = {}
     if not isinstance(raw, dict) or set(raw) != set(LEVELS):
-        err("tiers", "必须分别给出本科和专科的档位")
+        err("tiers", gettext_noop("必须分别给出本科和专科的档位"))
         return dict(DEFAULT_TIERS)
     for lv in LEVELS:
         rows = raw[lv]
-        label = LEVEL_LABELS[lv]
+        label = Text(LEVEL_LABELS[lv])
         if not isinstance(rows, list) or not rows:
-            err("tiers", f"{label}：至少需要一个档位")
+            err("tiers", Text(gettext_noop("%(level)s：至少需要一个档位"), level=label))
             out[lv] = DEFAULT_TIERS[lv]
             continue
         tiers: list[Tier] = []
@@ -294,16 +321,24 @@ def _parse_tiers(raw: Any, err: Any) -> dict[str, tuple[Tier, ...]]:
             try:
                 threshold, amount = (Decimal(str(v).strip()) for v in row)
             except (InvalidOperation, TypeError, ValueError):
-                err("tiers", f"{label}第{i}档：需要“报到率阈值 补贴元/人”两个数")
+                err(
+                    "tiers",
+                    Text(
+                        gettext_noop("%(level)s第%(n)s档：需要“报到率阈值 补贴元/人”两个数"), level=label, n=i
+                    ),
+                )
                 continue
             if not (0 <= threshold <= 1):
-                err("tiers", f"{label}第{i}档：报到率阈值必须在 0 到 1 之间")
+                err(
+                    "tiers",
+                    Text(gettext_noop("%(level)s第%(n)s档：报到率阈值必须在 0 到 1 之间"), level=label, n=i),
+                )
             if amount < 0:
-                err("tiers", f"{label}第{i}档：补贴不能为负数")
+                err("tiers", Text(gettext_noop("%(level)s第%(n)s档：补贴不能为负数"), level=label, n=i))
             tiers.append(Tier(threshold, amount))
         for a, b in pairwise(tiers):
             if b.threshold >= a.threshold:
-                err("tiers", f"{label}：档位阈值必须从高到低严格递减")
+                err("tiers", Text(gettext_noop("%(level)s：档位阈值必须从高到低严格递减"), level=label))
                 break
         out[lv] = tuple(tiers)
     return out
@@ -311,14 +346,20 @@ def _parse_tiers(raw: Any, err: Any) -> dict[str, tuple[Tier, ...]]:
 
 def _parse_standards(raw: Any, err: Any, dec: Any) -> dict[str, Standards]:
     if not isinstance(raw, dict) or set(raw) != set(LEVELS):
-        err("standards", "必须分别给出本科和专科的任务标准")
+        err("standards", gettext_noop("必须分别给出本科和专科的任务标准"))
         return dict(DEFAULT_STANDARDS)
     out: dict[str, Standards] = {}
     for lv in LEVELS:
         row = raw[lv]
         names = [k.name for k in fields(Standards)]
         if not isinstance(row, dict) or set(row) != set(names):
-            err("standards", f"{LEVEL_LABELS[lv]}：需要可退档/不可退档的基本任务和目标任务")
+            err(
+                "standards",
+                Text(
+                    gettext_noop("%(level)s：需要可退档/不可退档的基本任务和目标任务"),
+                    level=Text(LEVEL_LABELS[lv]),
+                ),
+            )
             out[lv] = DEFAULT_STANDARDS[lv]
             continue
         parsed = {n: dec("standards", row[n]) for n in names}
@@ -326,6 +367,9 @@ def _parse_standards(raw: Any, err: Any, dec: Any) -> dict[str, Standards]:
             out[lv] = DEFAULT_STANDARDS[lv]
             continue
         if any(v > 1 for v in parsed.values()):
-            err("standards", f"{LEVEL_LABELS[lv]}：任务标准不能大于 1（100%）")
+            err(
+                "standards",
+                Text(gettext_noop("%(level)s：任务标准不能大于 1（100%%）"), level=Text(LEVEL_LABELS[lv])),
+            )
         out[lv] = Standards(**parsed)
     return out
