@@ -29,6 +29,8 @@ from admissions.models import (
 )
 from admissions.services import season_get_or_create
 from callback_office import importing as imp
+from callback_office.audit import CANDIDATE_FIELDS as AUDITED_CANDIDATE_FIELDS
+from callback_office.audit import record_many
 from callback_office.importing import Column, ImportKind, ImportPlan, RowError
 
 WARNINGS_SHOWN = 20
@@ -141,7 +143,7 @@ def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPl
             )
 
     to_create: list[dict[str, Any]] = []
-    to_update: list[tuple[int, dict[str, Any]]] = []
+    to_update: list[tuple[int, dict[str, Any], tuple, str]] = []  # id, values, old row, 考生号
     new_phones: list[tuple[str, str, str]] = []  # (exam_number, number, owner)
     for row in rows:
         province_id = provinces.get(row["province"])
@@ -165,7 +167,7 @@ def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPl
         else:
             candidate_id = current[0]
             if current[1:] != tuple(values[f] for f in CANDIDATE_FIELDS):
-                to_update.append((candidate_id, values))
+                to_update.append((candidate_id, values, current, row["exam_number"]))
             else:
                 plan.unchanged += 1
         given: set[str] = set()  # a number in both 手机 and 家长电话 is stored once, as the first
@@ -182,8 +184,12 @@ def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPl
     def write() -> None:
         now = timezone.now()
         imp.fast_insert(Candidate, [{"season_id": season.pk, **values} for values in to_create])
-        updated = [Candidate(id=pk, updated_at=now, **values) for pk, values in to_update]
+        updated = [Candidate(id=pk, updated_at=now, **values) for pk, values, _, _ in to_update]
         Candidate.objects.bulk_update(updated, [*CANDIDATE_FIELDS, "updated_at"], batch_size=UPDATE_BATCH)
+        record_many(
+            Candidate,
+            [(pk, exam, _audited(current, values)) for pk, values, current, exam in to_update],
+        )
         if not new_phones:
             return
         ids = {exam_number: values[0] for exam_number, values in existing.items()}
@@ -236,6 +242,28 @@ def _touch_candidates(changed: list[SimpleNamespace], fields: list[str]) -> None
     now = timezone.now()
     updated = [Candidate(id=ns.id, updated_at=now, **{f: getattr(ns, f) for f in fields}) for ns in changed]
     Candidate.objects.bulk_update(updated, [*fields, "updated_at"], batch_size=UPDATE_BATCH)
+    # the audit trail (old → new): bulk_update sends no model signal
+    record_many(Candidate, [(ns.id, ns.exam_number, ns.audit) for ns in changed])
+
+
+def _candidate_changed(candidate: SimpleNamespace, values: dict[str, Any]) -> bool:
+    """Set `values` on the candidate snapshot; remember old → new for the audit trail."""
+    old = {f: getattr(candidate, f) for f in values}
+    names = imp.changed_fields(candidate, values)
+    if names:
+        candidate.audit = {f: (old[f], values[f]) for f in names}
+    return bool(names)
+
+
+def _audited(current: tuple, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Old → new of the audited, non-personal fields of a candidate import's update."""
+    old = dict(zip(CANDIDATE_FIELDS, current[1:], strict=True))
+    names = {"province_id": "province"}
+    return {
+        names.get(f, f): (old[f], values[f])
+        for f in CANDIDATE_FIELDS
+        if names.get(f, f) in AUDITED_CANDIDATE_FIELDS and old[f] != values[f]
+    }
 
 
 def payments_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan:
@@ -279,7 +307,7 @@ def payments_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan
     changed = []
     for exam_number, (paid_on, amount) in totals.items():
         candidate = candidates[exam_number]
-        if imp.changed_fields(candidate, {"paid_on": paid_on, "payment_amount": amount}):
+        if _candidate_changed(candidate, {"paid_on": paid_on, "payment_amount": amount}):
             changed.append(candidate)
     plan.details["考生缴费状态更新"] = len(changed)
 
@@ -319,7 +347,7 @@ def _dated_list_plan(
         candidate = candidates.get(row["exam_number"])
         if candidate is None:
             unmatched.append(row)
-        elif imp.changed_fields(candidate, candidate_values(row[date_field])):
+        elif _candidate_changed(candidate, candidate_values(row[date_field])):
             changed.append(candidate)
         values = {date_field: row[date_field], "candidate_id": candidate.id if candidate else None}
         record = records.get(row["exam_number"])

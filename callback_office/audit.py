@@ -25,13 +25,16 @@ What writes history (see RELIABILITY.md for the list and its tests):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Model
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
+from django.utils.translation import gettext as _
 
 CANDIDATE_FIELDS = [
     "status",
@@ -64,6 +67,7 @@ def register() -> None:
     auditlog.register(SubsidyScheme)
     auditlog.register(PayoutRun, exclude_fields=["facts", "scheme_snapshot"])
     post_save.connect(_contact_logged, sender=ContactLog, dispatch_uid="audit_contact_status")
+    pre_save.connect(_contact_edited, sender=ContactLog, dispatch_uid="audit_contact_edit")
 
 
 def record_update(instance: Model, changes: dict[str, tuple[Any, Any]], actor: Any = None) -> LogEntry | None:
@@ -73,6 +77,104 @@ def record_update(instance: Model, changes: dict[str, tuple[Any, Any]], actor: A
         return None
     extra = {"actor": actor} if actor is not None and getattr(actor, "is_authenticated", False) else {}
     return LogEntry.objects.log_create(instance, action=LogEntry.Action.UPDATE, changes=real, **extra)
+
+
+def current_actor() -> Any:
+    """The request's user set by auditlog's middleware / `set_actor` (None outside one).
+
+    auditlog leaves its context variable set after the block ends and only disconnects its
+    signal receiver, so the value counts only while that receiver is still connected."""
+    from auditlog.context import auditlog_value
+
+    value = auditlog_value.get(None) or {}
+    duid = value.get("signal_duid")
+    if duid is None or not any(key[0] == duid for key, *_ in pre_save.receivers):
+        return None
+    return value.get("actor")
+
+
+def record_many(
+    model: type[Model],
+    rows: Iterable[tuple[Any, str, dict[str, tuple[Any, Any]]]],
+    *,
+    action: int = LogEntry.Action.UPDATE,
+    actor: Any = None,
+) -> int:
+    """Audit entries for a bulk path in one INSERT: rows of (pk, label, {field: (old, new)}).
+
+    For services that write with `bulk_create` / `bulk_update` / `update()` (no model signals).
+    Unchanged fields are dropped; rows left with no change write nothing. The actor defaults to
+    the request's user."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    actor = actor if actor is not None else current_actor()
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    content_type = ContentType.objects.get_for_model(model)
+    now = timezone.now()
+    entries = []
+    for pk, label, changes in rows:
+        real = {k: [_text(old), _text(new)] for k, (old, new) in changes.items() if old != new}
+        if real:
+            entries.append(
+                LogEntry(
+                    content_type=content_type,
+                    object_pk=str(pk),
+                    object_id=pk if isinstance(pk, int) else None,
+                    object_repr=str(label)[:200],
+                    action=action,
+                    changes=real,
+                    actor=actor,
+                    timestamp=now,
+                )
+            )
+    if entries:
+        LogEntry.objects.bulk_create(entries, batch_size=1000)
+    return len(entries)
+
+
+def record_assignments_created(assignments: Iterable[Any], *, actor: Any = None) -> int:
+    """CREATE entries for assignments made by `bulk_create` (claims, distribution, imports)."""
+    from callbacks.models import Assignment
+
+    rows = [
+        (
+            a.pk,
+            f"{a.candidate_id} → {a.caller_id}",
+            {"candidate": (None, a.candidate_id), "caller": (None, a.caller_id), "source": (None, a.source)},
+        )
+        for a in assignments
+    ]
+    return record_many(Assignment, rows, action=LogEntry.Action.CREATE, actor=actor)
+
+
+def _text(value: Any) -> str:
+    return "None" if value is None else str(value)
+
+
+# Contact-log fields whose values are personal data: the entry says they changed, not to what.
+CONTACT_HIDDEN_FIELDS = {"phone_number", "new_numbers"}
+
+
+def _contact_edited(sender, instance, raw: bool = False, **kwargs) -> None:
+    """A contact log saved again (the admin is the only path): refused once a supervisor drew it
+    for an audit; before that, the edit is recorded field by field (old → new). Inserts of new
+    contacts (no pk yet) pass through without a query."""
+    if raw or instance.pk is None or instance._state.adding:
+        return
+    old = type(instance).objects.filter(pk=instance.pk).first()
+    if old is None:
+        return
+    if old.audit_items.exists():
+        raise PermissionDenied(_("已被督查抽查的回访记录不能修改。"))
+    changes = {}
+    for field in instance._meta.concrete_fields:
+        before, after = field.value_from_object(old), field.value_from_object(instance)
+        if before != after and field.name != "id":
+            hidden = field.name in CONTACT_HIDDEN_FIELDS
+            changes[field.name] = ("***", "***（已修改）") if hidden else (before, after)
+    record_many(sender, [(instance.pk, f"#{instance.pk}", changes)])
 
 
 def _contact_logged(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:

@@ -32,6 +32,7 @@ the web process that serves the download need not be the host whose worker wrote
 
 from __future__ import annotations
 
+import errno
 import logging
 import uuid
 from collections.abc import Callable
@@ -63,6 +64,10 @@ logger = logging.getLogger(__name__)
 
 ENQUEUE_FAILED_MESSAGE = _("任务队列暂时不可用（Redis 无法连接），任务未能提交，请稍后重试或联系管理员。")
 GENERIC_ERROR_MESSAGE = _("任务执行出错，请联系管理员查看任务队列中的失败记录。")
+DISK_FULL_MESSAGE = _(
+    "服务器磁盘空间不足，导出文件未能保存（没有留下不完整的文件）。请联系管理员清理空间后重新导出。"
+)
+SAVE_FAILED_MESSAGE = _("导出文件未能保存（没有留下不完整的文件）。请稍后重试，或联系管理员。")
 DEFAULT_RESULT_TTL = 7 * 24 * 3600
 
 STATUS_LABELS = {
@@ -201,7 +206,20 @@ def save_result_file(content: bytes | IO[bytes], *, name: str, filename: str) ->
         content = ContentFile(content)
     elif not isinstance(content, File):
         content = File(content)
-    stored = default_storage.save(safe_name(name), content)
+    target = default_storage.get_available_name(safe_name(name))
+    try:
+        stored = default_storage.save(target, content)
+    except OSError as exc:
+        # a full disk (or quota) mid-write: the file system storage leaves the partial file behind
+        try:
+            if default_storage.exists(target):
+                default_storage.delete(target)
+        except OSError:
+            logger.exception("could not remove the partial export %s", target)
+        logger.error("saving %s failed: %s", target, exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise ValidationError(DISK_FULL_MESSAGE) from exc
+        raise ValidationError(SAVE_FAILED_MESSAGE) from exc
     set_result_file(stored, filename=filename)
     return stored
 

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from import_export import resources
 from import_export.fields import Field
 
@@ -105,6 +106,12 @@ class ContactLogAdmin(admin.ModelAdmin):
         if obj is not None and obj.audit_items.exists():
             return False
         return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        """The changelist's bulk delete: refused if any selected contact was audited."""
+        if queryset.filter(audit_items__isnull=False).exists():
+            raise PermissionDenied
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(Attendance)

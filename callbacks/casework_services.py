@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from admissions.choices import CallbackStatus
 from admissions.models import Candidate
+from callback_office.audit import record_many
 from callback_office.roles import Role, has_role, is_office
 from callbacks.casework_models import (
     STRIKE_TRANSITIONS,
@@ -227,6 +228,8 @@ def withdrawal_open(*, candidate: Candidate, user: AbstractBaseUser, note: str =
     Candidate.objects.filter(pk=candidate.pk).update(
         status=CallbackStatus.WITHDRAWAL_REQUESTED, updated_at=timezone.now()
     )
+    changes = {"status": (candidate.status, CallbackStatus.WITHDRAWAL_REQUESTED)}
+    _audit_candidate(candidate.pk, candidate.exam_number, changes, user)
     return req
 
 
@@ -344,9 +347,15 @@ def withdrawal_complete(
     day = withdrawn_on or timezone.localdate()
     if day > timezone.localdate():
         raise ValidationError(_("退档日期不能晚于今天。"))
+    old = Candidate.objects.filter(pk=req.candidate_id).values("exam_number", "status", "withdrawn_on").get()
     Candidate.objects.filter(pk=req.candidate_id).update(
         status=CallbackStatus.WITHDRAWN, withdrawn_on=day, updated_at=timezone.now()
     )
+    changes = {
+        "status": (old["status"], CallbackStatus.WITHDRAWN),
+        "withdrawn_on": (old["withdrawn_on"], day),
+    }
+    _audit_candidate(req.candidate_id, old["exam_number"], changes, user)
     return _set_request(
         req, status=WithdrawalStatus.COMPLETED, decided_by=user, decided_at=timezone.now(), withdrawn_on=day
     )
@@ -366,9 +375,14 @@ def withdrawal_reject(
     else:
         _require(_may_leader_decide(user, req.candidate))
     _transition_check(req.status, WithdrawalStatus.REJECTED, WITHDRAWAL_TRANSITIONS, _W_LABELS)
-    Candidate.objects.filter(pk=req.candidate_id, status=CallbackStatus.WITHDRAWAL_REQUESTED).update(
-        status=req.previous_candidate_status or CallbackStatus.HESITANT, updated_at=timezone.now()
-    )
+    back = req.previous_candidate_status or CallbackStatus.HESITANT
+    if Candidate.objects.filter(pk=req.candidate_id, status=CallbackStatus.WITHDRAWAL_REQUESTED).update(
+        status=back, updated_at=timezone.now()
+    ):
+        label = req.candidate.exam_number
+        _audit_candidate(
+            req.candidate_id, label, {"status": (CallbackStatus.WITHDRAWAL_REQUESTED, back)}, user
+        )
     return _set_request(
         req,
         status=WithdrawalStatus.REJECTED,
@@ -477,7 +491,14 @@ def strike_case_send_after_registration(
     )
 
 
-def _strike_move(case: StrikeCase, target: str, *, extra_filter: dict | None = None, **fields) -> StrikeCase:
+def _audit_candidate(pk: int, label: str, changes: dict, user: AbstractBaseUser) -> None:
+    """The candidate UPDATEs here send no model signal: write their audit entry (old → new)."""
+    record_many(Candidate, [(pk, label, changes)], actor=user)
+
+
+def _strike_move(
+    case: StrikeCase, target: str, *, actor: AbstractBaseUser, extra_filter: dict | None = None, **fields
+) -> StrikeCase:
     """Conditional update: applies only if the row still has the status we read."""
     current = StrikeCase.objects.filter(pk=case.pk).values_list("status", flat=True).first()
     if current is None:
@@ -488,6 +509,7 @@ def _strike_move(case: StrikeCase, target: str, *, extra_filter: dict | None = N
     )
     if updated != 1:
         raise ValidationError(_("该案件刚被他人处理，请刷新页面。"), code="conflict")
+    record_many(StrikeCase, [(case.pk, f"#{case.pk}", {"status": (current, target)})], actor=actor)
     case.refresh_from_db()
     return case
 
@@ -501,7 +523,9 @@ def _may_approve(user: AbstractBaseUser, case: StrikeCase) -> bool:
 @transaction.atomic
 def strike_case_approve(*, case: StrikeCase, user: AbstractBaseUser) -> StrikeCase:
     _require(_may_approve(user, case))
-    return _strike_move(case, StrikeCaseStatus.APPROVED, approved_by=user, approved_at=timezone.now())
+    return _strike_move(
+        case, StrikeCaseStatus.APPROVED, actor=user, approved_by=user, approved_at=timezone.now()
+    )
 
 
 @transaction.atomic
@@ -512,6 +536,7 @@ def strike_case_decline(*, case: StrikeCase, user: AbstractBaseUser, reason: str
     return _strike_move(
         case,
         StrikeCaseStatus.DECLINED,
+        actor=user,
         approved_by=user,
         approved_at=timezone.now(),
         decline_reason=reason.strip(),
@@ -533,6 +558,7 @@ def strike_case_take(*, case: StrikeCase, user: AbstractBaseUser) -> StrikeCase:
     return _strike_move(
         case,
         StrikeCaseStatus.TAKEN,
+        actor=user,
         extra_filter={"holder__isnull": True},
         holder=member,
         taken_at=timezone.now(),
@@ -553,6 +579,7 @@ def strike_case_close(*, case: StrikeCase, user: AbstractBaseUser, result: str, 
     return _strike_move(
         case,
         StrikeCaseStatus.CLOSED,
+        actor=user,
         result=result,
         result_note=note.strip(),
         closed_by=user,

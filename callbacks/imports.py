@@ -30,6 +30,7 @@ from admissions.imports import WARNINGS_SHOWN, chinese_labels, season_for, yes_n
 from admissions.models import Candidate
 from admissions.services import season_get_or_create
 from callback_office import importing as imp
+from callback_office.audit import record_assignments_created, record_many
 from callback_office.importing import CellError, Column, ImportKind, ImportPlan, KindExtension, RowError
 from callback_office.roles import Role
 from callbacks.choices import AssignmentSource, CallerKind, TeamKind
@@ -429,18 +430,21 @@ def preassignment_plan(*, season_year: int, rows: list[dict[str, Any]]) -> Impor
             Assignment.objects.filter(id__in=to_end).update(
                 active=False, ended_at=now, ended_reason=REASSIGNED
             )
+            ended = {"active": (True, False), "ended_reason": ("", REASSIGNED)}
+            record_many(Assignment, [(pk, f"#{pk}", ended) for pk in to_end])
         ids = dict(
             imp.existing_by_key(
                 Candidate.objects.filter(season__year=season_year), "exam_number", (e for e, _ in to_assign)
             ).values_list("exam_number", "id")
         )
-        Assignment.objects.bulk_create(
+        created = Assignment.objects.bulk_create(
             [
                 Assignment(candidate_id=ids[e], caller_id=c, source=AssignmentSource.IMPORT)
                 for e, c in to_assign
             ],
             batch_size=imp.BATCH_SIZE,
         )
+        record_assignments_created(created)
 
     plan.write = write
     return plan

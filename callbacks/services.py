@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from admissions.choices import CallbackStatus, PhoneOwner
 from admissions.models import Candidate, CandidatePhone, Season
+from callback_office.audit import record_assignments_created
 from callbacks.choices import AssignmentSource, Intent, Outcome, QualificationStatus, RiskSignal, TeamKind
 from callbacks.models import Assignment, Caller, ContactLog, ProspectReport
 from callbacks.selectors import caller_may_log_contact, reports_matching_outer
@@ -112,6 +113,7 @@ def _assign(pairs: Iterable[tuple[int, int, str]]) -> list[Assignment]:
     Candidate.objects.filter(id__in=[r.candidate_id for r in rows]).update(
         in_pool=False, updated_at=timezone.now()
     )
+    record_assignments_created(created)
     return created
 
 
