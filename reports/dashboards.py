@@ -89,7 +89,7 @@ PAST_SEASON_SECONDS = 24 * 3600
 
 
 def cache_seconds() -> int:
-    return int(getattr(settings, "DASHBOARD_CACHE_SECONDS", 300))
+    return int(settings.DASHBOARD_CACHE_SECONDS)
 
 
 def cached(key: str, compute: Callable[[], Any], *, refresh: bool = False, seconds: int | None = None) -> Any:
