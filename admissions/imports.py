@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Model
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from import_export import resources
 from import_export.fields import Field
 
@@ -58,13 +59,16 @@ def season_for(year: int) -> Season | None:
 def _unmatched_warnings(plan: ImportPlan, unmatched: list[dict[str, Any]], list_name: str) -> None:
     if not unmatched:
         return
-    plan.details["考生号不在投档名单中"] = len(unmatched)
+    plan.details[gettext("考生号不在投档名单中")] = len(unmatched)
     for row in unmatched[:WARNINGS_SHOWN]:
         plan.warnings.append(
-            f"第{row['row_number']}行：考生号“{row['exam_number']}”不在本年度投档名单中（{list_name}已保存，留待对账）"
+            gettext("第%(row)s行：考生号“%(exam_number)s”不在本年度投档名单中（%(list)s已保存，留待对账）")
+            % {"row": row["row_number"], "exam_number": row["exam_number"], "list": list_name}
         )
     if len(unmatched) > WARNINGS_SHOWN:
-        plan.warnings.append(f"……另有 {len(unmatched) - WARNINGS_SHOWN} 行考生号不在投档名单中")
+        plan.warnings.append(
+            gettext("……另有 %(n)s 行考生号不在投档名单中") % {"n": len(unmatched) - WARNINGS_SHOWN}
+        )
 
 
 # --- policies ------------------------------------------------------------------------------------
@@ -177,7 +181,7 @@ def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPl
                     new_phones.append((row["exam_number"], number, owner.value))
                 given.add(number)
     plan.created, plan.updated = len(to_create), len(to_update)
-    plan.details["新增电话"] = len(new_phones)
+    plan.details[gettext("新增电话")] = len(new_phones)
     if plan.errors:
         return plan
 
@@ -297,7 +301,7 @@ def payments_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan
         else:
             plan.unchanged += 1
     plan.created, plan.updated = len(to_create), len(to_update)
-    _unmatched_warnings(plan, unmatched, "缴费记录")
+    _unmatched_warnings(plan, unmatched, gettext("缴费记录"))
 
     totals: dict[str, tuple[dt.date, Decimal]] = {}
     for (exam_number, paid_on), record in records.items():
@@ -309,7 +313,7 @@ def payments_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan
         candidate = candidates[exam_number]
         if _candidate_changed(candidate, {"paid_on": paid_on, "payment_amount": amount}):
             changed.append(candidate)
-    plan.details["考生缴费状态更新"] = len(changed)
+    plan.details[gettext("考生缴费状态更新")] = len(changed)
 
     def write() -> None:
         _save_records(PaymentRecord, season_year, to_create, to_update, ["amount", "candidate_id"])
@@ -358,7 +362,7 @@ def _dated_list_plan(
         else:
             plan.unchanged += 1
     plan.created, plan.updated = len(to_create), len(to_update)
-    plan.details["考生状态更新"] = len(changed)
+    plan.details[gettext("考生状态更新")] = len(changed)
     _unmatched_warnings(plan, unmatched, list_name)
 
     def write() -> None:
@@ -375,7 +379,7 @@ def registrations_plan(*, season_year: int, rows: list[dict[str, Any]]) -> Impor
         rows=rows,
         model=RegistrationRecord,
         date_field="registered_on",
-        list_name="报到记录",
+        list_name=gettext("报到记录"),
         candidate_values=lambda day: {"enrolled_on": day},
     )
 
@@ -386,7 +390,7 @@ def withdrawals_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportP
         rows=rows,
         model=WithdrawalRecord,
         date_field="withdrawn_on",
-        list_name="退档记录",
+        list_name=gettext("退档记录"),
         candidate_values=lambda day: {"withdrawn_on": day, "status": CallbackStatus.WITHDRAWN.value},
     )
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
+from django.utils.translation import gettext
 from import_export import resources
 from import_export.fields import Field
 
@@ -210,14 +211,17 @@ def roster_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPlan:
         else:
             plan.unchanged += 1
     plan.created, plan.updated = len(to_create), len(to_update)
-    plan.details["新建账号"] = len(new_users)
-    plan.details["新建小组"] = len(new_team_names)
+    plan.details[gettext("新建账号")] = len(new_users)
+    plan.details[gettext("新建小组")] = len(new_team_names)
 
     sizes = Counter(r["teams"][0] for r in rows if not r["is_supervisor"])
     for name, size in sorted(sizes.items()):
         kind = teams[name].kind if name in teams else SPECIAL_TEAMS.get(name, TeamKind.REGULAR)
         if kind == TeamKind.REGULAR and not TEAM_SIZE_MIN <= size <= TEAM_SIZE_MAX:
-            plan.warnings.append(f"小组“{name}”名单中有 {size} 人，通常为 {TEAM_SIZE_MIN}–{TEAM_SIZE_MAX} 人")
+            plan.warnings.append(
+                gettext("小组“%(team)s”名单中有 %(n)s 人，通常为 %(min)s–%(max)s 人")
+                % {"team": name, "n": size, "min": TEAM_SIZE_MIN, "max": TEAM_SIZE_MAX}
+            )
 
     def write() -> None:
         season, _ = season_get_or_create(year=season_year)
@@ -415,14 +419,18 @@ def preassignment_plan(*, season_year: int, rows: list[dict[str, Any]]) -> Impor
             to_assign.append((row["exam_number"], caller_id))
         else:
             kept_elsewhere.append(row)
-    plan.details["新预分配"] = len(to_assign)
-    plan.details["预分配未变"] = unchanged
+    plan.details[gettext("新预分配")] = len(to_assign)
+    plan.details[gettext("预分配未变")] = unchanged
     for row in kept_elsewhere[:WARNINGS_SHOWN]:
-        plan.warnings.append(f"第{row['row_number']}行：考生已由其他方式分配给回访员，保持原分配")
+        plan.warnings.append(
+            gettext("第%(row)s行：考生已由其他方式分配给回访员，保持原分配") % {"row": row["row_number"]}
+        )
     unqualified = {r["caller_staff_no"] for r in wanted_rows if not callers[r["caller_staff_no"]].qualified}
     if unqualified:
         shown = "、".join(sorted(unqualified)[:WARNINGS_SHOWN])
-        plan.warnings.append(f"{len(unqualified)} 名预分配的回访员尚未通过资格审查：{shown}")
+        plan.warnings.append(
+            gettext("%(n)s 名预分配的回访员尚未通过资格审查：%(who)s") % {"n": len(unqualified), "who": shown}
+        )
 
     def write() -> None:
         now = timezone.now()
