@@ -21,6 +21,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -42,6 +43,21 @@ def caller_for(*, user: AbstractBaseUser, season: Season) -> Caller | None:
     if season.pk not in cache:
         cache[season.pk] = Caller.objects.select_related("team").filter(season=season, user=user).first()
     return cache[season.pk]
+
+
+def caller_current(*, user: AbstractBaseUser) -> Caller | None:
+    """The user's caller profile in the current season (the latest year, as `season_current`),
+    with its season and team, in one query; cached like `caller_for`. None when the user has no
+    profile this season (the caller then finds the season by `season_current`)."""
+    if not user.is_authenticated:
+        return None
+    latest = Season.objects.order_by("-year").values("pk")[:1]
+    caller = (
+        Caller.objects.select_related("season", "team").filter(user=user, season=Subquery(latest)).first()
+    )
+    if caller is not None:
+        user.__dict__.setdefault("_caller_cache", {})[caller.season_id] = caller
+    return caller
 
 
 def team_ids_for(*, user: AbstractBaseUser, season: Season) -> set[int]:
@@ -120,6 +136,23 @@ def candidate_access(*, user: AbstractBaseUser, candidate: Candidate) -> Candida
     assigned = Assignment.objects.filter(candidate=candidate, caller=caller, active=True).exists()
     may_log = assigned or any(grant(caller, candidate) for grant in CONTACT_LOG_GRANTS)
     return CandidateAccess(full_pii=assigned or is_office(user), may_log=may_log)
+
+
+def candidate_held_by(*, caller: Caller, pk: int) -> Candidate | None:
+    """The candidate `pk` if `caller` holds it (an active assignment), with the caller's
+    `next_call_at` annotated, its province, season and phones loaded; else None.
+
+    The assigned caller's usual case in one query (plus the phones): such a candidate is in
+    `candidates_for`, and its caller sees full personal data and may log contacts."""
+    return (
+        Candidate.objects.filter(
+            season_id=caller.season_id, pk=pk, assignments__caller=caller, assignments__active=True
+        )
+        .annotate(next_call_at=F("assignments__next_call_at"))
+        .select_related("province", "season")
+        .prefetch_related("phones")
+        .first()
+    )
 
 
 def may_log_contact(user: AbstractBaseUser, candidate: Candidate) -> bool:

@@ -34,7 +34,7 @@ from admissions.models import Candidate, CandidatePhone, Season
 from callback_office.audit import record_assignments_created
 from callbacks.choices import AssignmentSource, Intent, Outcome, QualificationStatus, RiskSignal, TeamKind
 from callbacks.models import Assignment, Caller, ContactLog, ProspectReport
-from callbacks.selectors import caller_may_log_contact, reports_matching_outer
+from callbacks.selectors import CONTACT_LOG_GRANTS, reports_matching_outer
 
 CLAIM_MAX = 50
 MAX_DURATION_SECONDS = 4 * 3600
@@ -69,6 +69,14 @@ INTENT_STATUS = {
     Intent.WANTS_WITHDRAWAL: CallbackStatus.WITHDRAWAL_REQUESTED,
 }
 PHONE_RE = re.compile(r"^\+?\d{5,20}$")
+# What a contact changes on the candidate (`contact_log` reads them under the row lock).
+CONTACT_SUMMARY_FIELDS = (
+    "status",
+    "contact_count",
+    "contact_seconds",
+    "last_contact_at",
+    "masters_track_interest",
+)
 
 
 def _uses_row_locks() -> bool:
@@ -404,6 +412,18 @@ def contact_validate(
         raise ValidationError(errors)
 
 
+def next_call_after_contact(
+    *, current: dt.datetime | None, requested: dt.datetime | None, now: dt.datetime
+) -> dt.datetime | None:
+    """The assigned caller's next follow-up once a contact is logged: the one the contact sets;
+    else none if the one on file was due (this contact was it); else the one on file."""
+    if requested is not None:
+        return requested
+    if current is not None and current <= now:
+        return None
+    return current
+
+
 def contact_log(
     *,
     caller: Caller,
@@ -422,33 +442,50 @@ def contact_log(
 ) -> ContactLog:
     """Log one contact in one transaction.
 
-    Inserts the ContactLog; moves the candidate's status (`status_after_contact`, read under a
-    row lock); bumps the summary counters with F() expressions so concurrent logs lose nothing;
-    adds new phone numbers; sets the next follow-up, or clears one that was due.
+    Reads the candidate under a row lock together with the caller's active assignment (who may
+    log: the assigned caller, or whoever a grant in `CONTACT_LOG_GRANTS` lets); inserts the
+    ContactLog; moves the candidate's status (`status_after_contact`); bumps the summary counters
+    with F() expressions so concurrent logs lose nothing; adds new phone numbers; sets the next
+    follow-up, or clears one that was due.
+
+    `candidate` is brought up to date in place: `status`, the summary counters,
+    `last_contact_at`, `masters_track_interest` (exact: read under the lock), and for the
+    assigned caller `next_call_at` — so a view can answer without reading them back.
     """
-    if not caller_may_log_contact(caller=caller, candidate=candidate):
+    if caller.season_id != candidate.season_id:
         raise ValidationError(_("只有负责该考生的回访员可以记录回访。"))
-    contact_validate(
-        candidate=candidate,
-        contacted_at=contacted_at,
-        duration_seconds=duration_seconds,
-        outcome=outcome,
-        intent=intent,
-        risk_signals=risk_signals,
-        new_phones=new_phones,
-        next_call_at=next_call_at,
-    )
     now = timezone.now()
     phones = []
     for number, owner in new_phones:
         n = normalize_phone(number)
         if n and n not in {p.number for p in phones}:
             phones.append(CandidatePhone(candidate=candidate, number=n, owner=owner))
+    mine = Assignment.objects.filter(candidate=candidate, caller=caller, active=True)
     with transaction.atomic():
-        locked = Candidate.objects.filter(pk=candidate.pk)
+        # One statement: lock the row, read what the status move and the summary need, and
+        # whether `caller` holds the candidate (partial unique index on active assignments).
+        held = Assignment.objects.filter(candidate=OuterRef("pk"), caller=caller, active=True)
+        locked = Candidate.objects.filter(pk=candidate.pk).annotate(
+            assigned_to_caller=Exists(held), caller_next_call_at=Subquery(held.values("next_call_at")[:1])
+        )
         if _uses_row_locks():
-            locked = locked.select_for_update()
-        current = locked.values_list("status", flat=True).get()
+            locked = locked.select_for_update(of=("self",))
+        row = locked.values(*CONTACT_SUMMARY_FIELDS, "assigned_to_caller", "caller_next_call_at").get()
+        assigned = row["assigned_to_caller"]
+        if not assigned and not any(grant(caller, candidate) for grant in CONTACT_LOG_GRANTS):
+            raise ValidationError(_("只有负责该考生的回访员可以记录回访。"))
+        contact_validate(
+            candidate=candidate,
+            contacted_at=contacted_at,
+            duration_seconds=duration_seconds,
+            outcome=outcome,
+            intent=intent,
+            risk_signals=risk_signals,
+            new_phones=new_phones,
+            next_call_at=next_call_at,
+            now=now,
+        )
+        current = row["status"]
         new_status = status_after_contact(current=current, outcome=outcome, intent=intent)
         log = ContactLog.objects.create(
             candidate=candidate,
@@ -481,12 +518,22 @@ def contact_log(
         Candidate.objects.filter(pk=candidate.pk).update(**changes)
         if phones:
             CandidatePhone.objects.bulk_create(phones, ignore_conflicts=True)
-        mine = Assignment.objects.filter(candidate=candidate, caller=caller, active=True)
-        if next_call_at is not None:
-            mine.update(next_call_at=next_call_at)
-        else:
-            mine.filter(next_call_at__lte=now).update(next_call_at=None)
+        if assigned:
+            on_file = row["caller_next_call_at"]
+            after = next_call_after_contact(current=on_file, requested=next_call_at, now=now)
+            if next_call_at is not None:
+                mine.update(next_call_at=next_call_at)
+            elif after != on_file:  # the one on file was due: this contact was it
+                mine.filter(next_call_at__lte=now).update(next_call_at=None)
+            candidate.next_call_at = after
+    # What the UPDATE wrote, computed from the values read under the lock.
+    last = row["last_contact_at"]
     candidate.status = new_status
+    candidate.contact_count = row["contact_count"] + 1
+    candidate.contact_seconds = row["contact_seconds"] + duration_seconds
+    candidate.last_contact_at = contacted_at if last is None or last < contacted_at else last
+    candidate.masters_track_interest = row["masters_track_interest"] or masters_track_interest
+    candidate.updated_at = now
     return log
 
 

@@ -7,6 +7,7 @@ Every candidate is looked up through `candidates_for` (out of scope → 404); lo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from html import escape as escape_html
@@ -15,14 +16,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import normalize_newlines
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -34,14 +39,12 @@ from callback_office.excel import SheetWriter, new_workbook, save_workbook
 from callback_office.privacy import mask_id_number, mask_phone
 from callback_office.roles import Capability, can, require_capability
 from callbacks import selectors, services
-from callbacks.choices import Channel
+from callbacks.choices import Channel, Intent, Outcome, RiskSignal
 from callbacks.filters import CandidateFilter
 from callbacks.forms import ClaimForm, ContactLogForm, FollowupForm, ProspectReportForm, ReleaseForm
 from callbacks.models import Caller
 
 PAGE_SIZE = 100
-# What a contact changes on the candidate (re-read after logging for the fragment).
-SUMMARY_FIELDS = ["status", "contact_count", "contact_seconds", "last_contact_at", "masters_track_interest"]
 
 
 def _season() -> Season:
@@ -55,8 +58,16 @@ def _caller(request: HttpRequest, season: Season) -> Caller | None:
     return selectors.caller_for(user=request.user, season=season)
 
 
-def _page(request: HttpRequest, qs, size: int = PAGE_SIZE):
-    return Paginator(qs, size).get_page(request.GET.get("page"))
+def _page(request: HttpRequest, qs, size: int = PAGE_SIZE) -> Page:
+    """The requested page. The first page reads one row more than it shows: when that row is not
+    there, the list is complete and no COUNT query is needed (a caller's list usually fits)."""
+    number = request.GET.get("page")
+    if number not in (None, "", "1"):
+        return Paginator(qs, size).get_page(number)
+    rows = list(qs[: size + 1])
+    if len(rows) <= size:
+        return Paginator(rows, size).page(1)
+    return Page(rows[:size], 1, Paginator(qs, size))
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -148,8 +159,8 @@ def report_create(request: HttpRequest) -> HttpResponse:
 @require_capability(Capability.CALL)
 def my_candidates(request: HttpRequest) -> HttpResponse:
     """The caller's list in "next to call" order, filtered, 100 per page, constant queries."""
-    season = _season()
-    caller = _caller(request, season)
+    caller = selectors.caller_current(user=request.user)
+    season = caller.season if caller else _season()
     qs = selectors.my_candidates(caller=caller) if caller else Candidate.objects.none()
     filterset = CandidateFilter(request.GET or None, queryset=qs, season=season)
     page = _page(request, filterset.qs)
@@ -171,7 +182,24 @@ def my_candidates(request: HttpRequest) -> HttpResponse:
     )
 
 
-FILTER_FIELDS_CACHE_SECONDS = 3600
+# Cached HTML of forms whose rendering is slow (keys name everything the HTML depends on).
+FORM_HTML_CACHE_SECONDS = 3600
+
+
+@functools.cache
+def _code_fingerprint(form_class: type, *template_names: str) -> str:
+    """A digest of a form's (or a FilterSet's) fields and of the templates that render it,
+    computed once per process: in a cache key, it keeps a deploy that changes them from serving
+    the old HTML. Give it a class defined once (django-filter makes a new form class per use)."""
+    fields = getattr(form_class, "base_fields", None) or form_class.base_filters
+    shape = []
+    for name, field in fields.items():
+        choices = getattr(field, "choices", None) or getattr(field, "extra", {}).get("choices")
+        if not isinstance(choices, list | tuple):  # none, or read from the database (province)
+            choices = []
+        shape.append((name, type(field).__name__, [value for value, _label in choices]))
+    sources = [loader.get_template(name).template.source for name in template_names]
+    return hashlib.sha256(repr((shape, sources)).encode()).hexdigest()[:16]
 
 
 def _filter_fields_html(filterset: CandidateFilter) -> SafeString:
@@ -180,16 +208,15 @@ def _filter_fields_html(filterset: CandidateFilter) -> SafeString:
     the submitted values and the season's provinces, which are all in the key (so an imported
     province shows at once)."""
     form = filterset.form
-    provinces = list(form.fields["province"].queryset.order_by().values_list("pk", "province"))
-    values = [(name, form.data.getlist(name) if form.is_bound else []) for name in form.fields]
-    key = (
-        "workspace:filter-fields:"
-        + hashlib.sha256(repr((translation.get_language(), sorted(provinces), values)).encode()).hexdigest()
-    )
+    provinces = list(form.fields["province"].queryset.values_list("pk", "province"))
+    values = [(name, form.data.getlist(name)) for name in form.fields] if form.is_bound else None
+    code = _code_fingerprint(type(filterset), "callbacks/_filter_fields.html")
+    state = (code, translation.get_language(), provinces, values)
+    key = "workspace:filter-fields:" + hashlib.sha256(repr(state).encode()).hexdigest()
     html = cache.get(key)
     if html is None:
         html = render_to_string("callbacks/_filter_fields.html", {"form": form})
-        cache.set(key, html, FILTER_FIELDS_CACHE_SECONDS)
+        cache.set(key, html, FORM_HTML_CACHE_SECONDS)
     return mark_safe(html)
 
 
@@ -304,32 +331,120 @@ def _contact_form(candidate: Candidate, full_pii: bool, data=None) -> ContactLog
     return ContactLogForm(data, candidate=candidate, phone_choices=choices)
 
 
-def _panel_context(candidate: Candidate, form: ContactLogForm | None, full_pii: bool) -> dict:
-    """What the contact panel (summary + form + history) needs; shared by page and fragment."""
+# Stands for the candidate's phone select in the cached HTML of a blank contact form.
+PHONE_FIELD_SLOT = "<!--contact-form:phone-field-->"
+
+
+def _contact_form_fields_html(form: ContactLogForm) -> SafeString:
+    """The contact form's fields as HTML. Rendering its selects and checkboxes option by option
+    through the template engine took ~5 ms, on every page view and after every logged contact;
+    a blank form is the same for every candidate but for the phone select, so its HTML is
+    cached per language (no personal data in it) and the phone select rendered each time."""
+    template = "callbacks/_contact_form_fields.html"
+    phone_field = render_to_string("callbacks/_field.html", {"field": form["phone_number"]})
+    if form.is_bound:
+        return mark_safe(render_to_string(template, {"form": form, "phone_field": phone_field}))
+    code = _code_fingerprint(ContactLogForm, template, "callbacks/_field.html")
+    key = f"workspace:contact-form-fields:{code}:{translation.get_language()}"
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string(template, {"form": form, "phone_field": mark_safe(PHONE_FIELD_SLOT)})
+        cache.set(key, html, FORM_HTML_CACHE_SECONDS)
+    return mark_safe(html.replace(PHONE_FIELD_SLOT, phone_field, 1))
+
+
+def _panel_context(
+    candidate: Candidate, form: ContactLogForm | None, full_pii: bool, *, next_call_at
+) -> dict:
+    """What the contact panel (summary + form + history) needs; shared by page and fragment.
+    `next_call_at`: the holder's next follow-up, shown in the summary."""
     phones = _phone_rows(candidate, full_pii)
     return {
         "candidate": candidate,
         "form": form,
-        "history": selectors.contact_history(candidate=candidate),
+        "form_fields": _contact_form_fields_html(form) if form is not None else "",
+        "history_rows": _history_rows(selectors.contact_history(candidate=candidate), full_pii),
         "phones": phones,
         "full_pii": full_pii,
         "few_phones": candidate.status == CallbackStatus.CONFIRMED and len(phones) < 2,
-        "assignment": selectors.active_assignment(candidate=candidate),
+        "next_call_at": next_call_at,
     }
+
+
+HISTORY_FIELDS = (
+    "contacted_at",
+    "caller__name",
+    "channel",
+    "duration_seconds",
+    "outcome",
+    "intent",
+    "risk_signals",
+    "notes",
+    "new_numbers",
+)
+HISTORY_ROW = (
+    "<tr>"
+    "<td>{at}</td>"
+    "<td>{caller}</td>"
+    "<td>{channel}</td>"
+    '<td class="num">{duration}</td>'
+    "<td>{outcome}</td>"
+    "<td>{intent}</td>"
+    "<td>{risks}</td>"
+    "<td>{notes}{new_numbers}</td>"
+    "</tr>"
+)
+
+
+def _history_rows(history, full_pii: bool) -> SafeString:
+    """The contact history's table rows, built like "my candidates" rows (labels translated once,
+    every value escaped) from plain values (no model instances): `get_FOO_display` and the
+    template loop cost ~0.5 ms per contact, and a candidate may have many."""
+    channels = _labels(Channel.choices)
+    outcomes = _labels(Outcome.choices)
+    intents = _labels(Intent.choices)
+    risks = _labels(RiskSignal.choices)
+    duration = _("%(m)d分%(s)02d秒")
+    new_numbers_label = escape_html(_("新号码："))
+    hidden = escape_html(_("（已隐藏）"))
+    rows = []
+    for at, caller, channel, seconds, outcome, intent, risk_signals, notes, numbers in history.values_list(
+        *HISTORY_FIELDS
+    ):
+        minutes, seconds = divmod(int(seconds or 0), 60)
+        new_numbers = ""
+        if numbers:
+            shown = escape_html(numbers) if full_pii else hidden
+            new_numbers = f'<br><span class="muted">{new_numbers_label}{shown}</span>'
+        rows.append(
+            HISTORY_ROW.format(
+                at=timezone.localtime(at).strftime("%Y-%m-%d %H:%M"),
+                caller=escape_html(caller),
+                channel=channels.get(channel) or escape_html(channel),
+                duration=escape_html(duration % {"m": minutes, "s": seconds}),
+                outcome=outcomes.get(outcome) or escape_html(outcome),
+                intent=intents.get(intent) or escape_html(intent),
+                risks="、".join(risks.get(v) or escape_html(str(v)) for v in risk_signals or ()),
+                notes=escape_html(normalize_newlines(notes)).replace("\n", "<br>") if notes else "",
+                new_numbers=new_numbers,
+            )
+        )
+    return mark_safe("\n".join(rows))
 
 
 def _candidate_page(
     request: HttpRequest, candidate: Candidate, form: ContactLogForm | None, *, full_pii: bool, may_log: bool
 ) -> HttpResponse:
-    context = _panel_context(candidate, form, full_pii)
+    assignment = selectors.active_assignment(candidate=candidate)
+    next_call = assignment.next_call_at if assignment else None
+    context = _panel_context(candidate, form, full_pii, next_call_at=next_call)
     if full_pii and context["phones"]:
         # full phone numbers on screen (tel: links): one log row per page view
         pii_access_record(user=request.user, candidate=candidate, field=PiiField.PHONES, path=request.path)
-    assignment = context["assignment"]
     own = assignment is not None and may_log and assignment.caller.user_id == request.user.pk
-    next_call = assignment.next_call_at if assignment else None
     context.update(
         {
+            "assignment": assignment,
             # masked for everyone; the office and the assigned caller reveal it by a logged POST
             "id_number": mask_id_number(candidate.id_number),
             "may_reveal_id": full_pii and bool(candidate.id_number),
@@ -357,13 +472,23 @@ def candidate_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Log a contact. htmx: answers the contact panel fragment; without JS: redirect, or the
-    page again with the errors next to their fields."""
-    candidate = _visible_candidate(request, pk)
-    access = selectors.candidate_access(user=request.user, candidate=candidate)
-    if not access.may_log:
-        raise PermissionDenied
-    caller = _caller(request, candidate.season)
-    full_pii = access.full_pii
+    page again with the errors next to their fields.
+
+    The usual case, the assigned caller, is settled by one query (`candidate_held_by`); anyone
+    else goes through the general scoping (out of scope → 404) and `candidate_access` (403
+    unless a grant lets them log). The service checks again under its row lock."""
+    caller = selectors.caller_current(user=request.user)
+    candidate = selectors.candidate_held_by(caller=caller, pk=pk) if caller else None
+    held = candidate is not None
+    if held:
+        full_pii = True
+    else:
+        candidate = _visible_candidate(request, pk)
+        access = selectors.candidate_access(user=request.user, candidate=candidate)
+        if not access.may_log:
+            raise PermissionDenied
+        caller = _caller(request, candidate.season)
+        full_pii = access.full_pii
     form = _contact_form(candidate, full_pii, data=request.POST)
     saved = False
     if form.is_valid():
@@ -379,12 +504,23 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return _candidate_page(request, candidate, form, full_pii=full_pii, may_log=True)
     if saved:
-        candidate.refresh_from_db(fields=SUMMARY_FIELDS)
-        candidate._prefetched_objects_cache.pop("phones", None)
+        # contact_log brought the candidate's summary (and the holder's next_call_at) up to
+        # date; only numbers added with the contact need reading back.
+        if form.new_phones:
+            candidate._prefetched_objects_cache.pop("phones", None)
+            prefetch_related_objects([candidate], "phones")
         form = _contact_form(candidate, full_pii)
-    context = _panel_context(candidate, form, full_pii)
+    if held:
+        next_call_at = candidate.next_call_at
+    else:
+        assignment = selectors.active_assignment(candidate=candidate)
+        next_call_at = assignment.next_call_at if assignment else None
+    context = _panel_context(candidate, form, full_pii, next_call_at=next_call_at)
     context["saved"] = saved
-    return render(request, "callbacks/_contact_panel.html", context)
+    # The fragment needs no menu or messages: rendered without the context processors (the
+    # menu's would read the user's roles for nothing), with the CSRF token its form needs.
+    context["csrf_token"] = get_token(request)
+    return HttpResponse(render_to_string("callbacks/_contact_panel.html", context))
 
 
 @require_POST
