@@ -91,7 +91,8 @@ def test_import_warnings_and_counts_follow_the_language():
         result = import_file("roster", kind_xlsx("roster", rows), season_year=2023, dry_run=True)
     assert result.warnings == ["Team “第一组” has 3 people on the roster; usually 8–13"]
     assert result.details == {"New accounts": 3, "New teams": 1}
-    result = import_file("roster", kind_xlsx("roster", rows), season_year=2023, dry_run=True)
+    with translation.override("zh-hans"):
+        result = import_file("roster", kind_xlsx("roster", rows), season_year=2023, dry_run=True)
     assert result.warnings == ["小组“第一组”名单中有 3 人，通常为 8–13 人"]
     assert result.details == {"新建账号": 3, "新建小组": 1}
 
