@@ -3,8 +3,9 @@ optional 回访员工号 column of the candidate list (pre-assignment). Register
 CallbacksConfig.ready(); run through callback_office.importing.
 
 Roster rules:
-- 工号 is the login name: a User is created (unusable password until the office sets one) or
-  renamed, and a Caller profile for the season is created or updated.
+- 工号 is the login name: a User is created (unusable password until its owner sets one through
+  the office's set-password link, callbacks/accounts.py) or renamed, and a Caller profile for the
+  season is created or updated.
 - 小组 names the caller's team (created on first sight; "督查组" / "突击组" get those kinds).
   For a supervisor (是否督查=是) 小组 lists the teams they supervise (several separated by 、),
   and the supervisor has no team of their own.
