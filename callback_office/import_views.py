@@ -6,10 +6,12 @@ only the uploader's session knows."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import secrets
 
 import django_rq
+import openpyxl
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -26,7 +28,9 @@ from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from admissions.models import Season
 from callback_office import importing
+from callback_office.export_log import export_log_record
 from callback_office.jobs import (
     ENQUEUE_FAILED_MESSAGE,
     enqueue_tracked,
@@ -247,6 +251,15 @@ def template(request: HttpRequest, kind: str) -> HttpResponse:
     return response
 
 
+def _data_rows(content: bytes) -> int:
+    """Data rows of an exported workbook's first sheet (tablib writes its dimension: no scan)."""
+    wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    try:
+        return max(wb.worksheets[0].max_row - 1, 0) if wb.worksheets else 0
+    finally:
+        wb.close()
+
+
 @require_role(Role.OFFICE)
 def export(request: HttpRequest, kind: str) -> HttpResponse:
     """The season's current data in the import format: edit in Excel, import back."""
@@ -256,9 +269,19 @@ def export(request: HttpRequest, kind: str) -> HttpResponse:
         year = int(request.GET.get("season", ""))
     except ValueError:
         raise Http404 from None
+    season = Season.objects.filter(year=year).first()
+    if season is None:
+        raise Http404
+    content = importing.export_bytes(kind, season_year=year)
+    export_log_record(
+        user=request.user,
+        season=season,
+        what=importing.get_kind(kind).title,
+        row_count=_data_rows(content),
+        filters={"kind": kind},
+    )
     response = HttpResponse(
-        importing.export_bytes(kind, season_year=year),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     response["Content-Disposition"] = f'attachment; filename="{kind}-{year}.xlsx"'
     return response
