@@ -78,16 +78,20 @@ def test_roster_users_have_no_usable_password_and_cannot_log_in(roster):
 
 def test_whole_flow_issue_set_login(roster, office, django_assert_max_num_queries):
     user = User.objects.get(username="A01")
-    path = issue_link(office_client(office), user)
+    client = office_client(office)
+    with django_assert_max_num_queries(8):
+        path = issue_link(client, user)
     entry = LogEntry.objects.get(object_pk=str(user.pk), content_type__model="user")
     assert entry.actor == office and entry.changes == {"set_password_link": ["", "issued"]}
 
     caller = Client()
     # the token is moved out of the URL into the session (no Referer leak)
-    response = caller.get(path)
+    with django_assert_max_num_queries(6):
+        response = caller.get(path)
     assert response.status_code == 302 and response["Location"].endswith("/set-password/")
     form_url = response["Location"]
-    html = caller.get(form_url).content.decode()
+    with django_assert_max_num_queries(6):
+        html = caller.get(form_url).content.decode()
     assert "<h1>设置密码</h1>" in html
     assert "账号（工号）：A01" in html
     assert "密码须包含字母、数字、符号中的至少 2 种。" in html  # the validators' help
@@ -107,7 +111,8 @@ def test_whole_flow_issue_set_login(roster, office, django_assert_max_num_querie
     user.refresh_from_db()
     assert not user.has_usable_password()
 
-    response = caller.post(form_url, {"new_password1": STRONG, "new_password2": STRONG})
+    with django_assert_max_num_queries(12):
+        response = caller.post(form_url, {"new_password1": STRONG, "new_password2": STRONG})
     assert response.status_code == 302 and response["Location"] == reverse("accounts:password_set_done")
     assert "<h1>密码已设置</h1>" in caller.get(response["Location"]).content.decode()
     user.refresh_from_db()
