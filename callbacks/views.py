@@ -36,6 +36,7 @@ from admissions.models import Candidate, PiiField, Season
 from admissions.selectors import season_current
 from admissions.services import pii_access_record
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
+from callback_office.export_log import export_log_record
 from callback_office.privacy import mask_id_number, mask_phone
 from callback_office.roles import Capability, can, require_capability
 from callbacks import selectors, services
@@ -609,6 +610,13 @@ def ledger(request: HttpRequest, caller_id: int | None = None) -> HttpResponse:
         candidates = selectors.ledger_candidates(caller=caller)
         summary = selectors.ledger_summary(caller=caller)
         if request.GET.get("format") == "xlsx":
+            export_log_record(
+                user=request.user,
+                season=season,
+                what=_("回访台账"),
+                row_count=summary.candidates,
+                filters={"caller": caller.staff_no},
+            )
             return _ledger_xlsx(caller, candidates, summary)
         channel_labels = dict(Channel.choices)
         context.update(
