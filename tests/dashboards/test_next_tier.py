@@ -66,3 +66,26 @@ def test_known_values():
         )
         is None
     )
+
+
+def test_team_dashboard_prices_each_member_level_at_most_twice(db, monkeypatch):
+    """One `level_amount` for the tier now and one for the next tier, whatever the counts (the
+    what-if used to price every count from 1 up to the member's admitted candidates)."""
+    from reports import dashboards
+    from tests.dashboards.factories import build_season
+
+    built = build_season(previous=False, casework=False)
+    calls = []
+
+    def counting(facts, level, scheme):
+        calls.append((facts, level))
+        return level_amount(facts, level, scheme)
+
+    from subsidies.engine import whatif
+
+    monkeypatch.setattr(dashboards, "level_amount", counting)
+    monkeypatch.setattr(whatif, "level_amount", counting)  # were the what-if loop used again
+    data = dashboards.team_dashboard(user=built.leaders[0].user, season=built.season)
+    priced = sum(len(m.tiers) for m in data.members)
+    assert priced == 4  # two members, both levels
+    assert len(calls) <= 2 * priced
