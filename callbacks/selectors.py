@@ -15,7 +15,6 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
-    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -176,8 +175,10 @@ def reports_matching_outer() -> QuerySet[ProspectReport]:
 
 
 def pool_size(*, season: Season) -> int:
-    active = Assignment.objects.filter(candidate=OuterRef("pk"), active=True)
-    return Candidate.objects.filter(season=season, in_pool=True).exclude(Exists(active)).count()
+    """How many wait in the pool: the `in_pool` flag, which assigning clears (index-only scan of
+    the partial index `candidate_pool`; checking each for an active assignment besides was a
+    merge anti join over every active assignment, ~0.4 s at a million)."""
+    return Candidate.objects.filter(season=season, in_pool=True).count()
 
 
 def reports_of(*, caller: Caller) -> QuerySet[ProspectReport]:

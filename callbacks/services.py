@@ -94,6 +94,26 @@ def _pool(season: Season | int) -> QuerySet[Candidate]:
     return Candidate.objects.filter(season=season, in_pool=True).exclude(Exists(active))
 
 
+def _pool_flagged(season: Season | int) -> QuerySet[Candidate]:
+    """Candidates flagged `in_pool` (partial index `candidate_pool`), without `_pool`'s check for
+    an active assignment: `_assign` clears the flag in the transaction that creates one, so a
+    flagged candidate is free. That check made the claim a merge anti join over every active
+    assignment (all of them, at platform scale) instead of a walk of the pool's first rows.
+    Should a path assign without clearing the flag, `assignment_claim` repairs the flag when
+    the unique constraint stops it (`_pool_flags_repair`) and claims again."""
+    return Candidate.objects.filter(season=season, in_pool=True)
+
+
+def _pool_flags_repair(candidate_ids: Iterable[int]) -> int:
+    """Clear `in_pool` on those of `candidate_ids` that hold an active assignment."""
+    active = Assignment.objects.filter(candidate=OuterRef("pk"), active=True)
+    return (
+        Candidate.objects.filter(id__in=list(candidate_ids), in_pool=True)
+        .filter(Exists(active))
+        .update(in_pool=False, updated_at=timezone.now())
+    )
+
+
 def _reporter_subquery():
     """Per candidate: the qualified caller who reported it (报备), if any."""
     return (
@@ -196,26 +216,36 @@ def assignment_claim(*, caller: Caller, count: int) -> list[Assignment]:
             claimed += [
                 (cid, caller.pk, AssignmentSource.REPORT) for cid in own.values_list("id", flat=True)[:count]
             ]
-        if len(claimed) < count:
-            # The pool in id order (partial index `candidate_pool`), stopping after `count` rows;
-            # each row is checked for an active assignment and another caller's report (both
-            # by unique indexes), so a large pool costs no more than a small one.
-            reserved = reports_matching_outer().filter(
-                caller__qualification_status=QualificationStatus.QUALIFIED
-            )
-            rest = (
-                _pool(season)
-                .exclude(Exists(reserved.exclude(caller=caller)))
-                .exclude(id__in=[cid for cid, _k, _s in claimed])
-                .order_by("id")
-            )
-            if _uses_row_locks():
-                rest = rest.select_for_update(skip_locked=True, of=("self",))
-            claimed += [
-                (cid, caller.pk, AssignmentSource.POOL)
-                for cid in rest.values_list("id", flat=True)[: count - len(claimed)]
-            ]
-        return _assign(claimed)
+        if len(claimed) >= count:
+            return _assign(claimed)
+        taken = [cid for cid, _k, _s in claimed]
+        rest = _claim_from_pool(caller=caller, count=count - len(claimed), skip=taken)
+        try:
+            return _assign(claimed + rest)
+        except ValidationError:
+            # A flagged candidate turned out to be held (a path assigned it without clearing
+            # the flag): clear such flags and claim once more; a second failure stands.
+            if not _pool_flags_repair(cid for cid, _k, _s in rest):
+                raise
+        return _assign(claimed + _claim_from_pool(caller=caller, count=count - len(claimed), skip=taken))
+
+
+def _claim_from_pool(*, caller: Caller, count: int, skip: list[int]) -> list[tuple[int, int, str]]:
+    """The next `count` candidates of the pool for `caller`: the pool's first rows in id order
+    (partial index `candidate_pool`, stopping after `count` rows), each checked for another
+    qualified caller's report (unique indexes), locked with SKIP LOCKED so that concurrent
+    claims take disjoint rows. A row another claim has just taken is re-checked under its lock
+    (`in_pool` is false by then) and skipped, so a large pool costs no more than a small one."""
+    reserved = reports_matching_outer().filter(caller__qualification_status=QualificationStatus.QUALIFIED)
+    rest = (
+        _pool_flagged(caller.season_id)
+        .exclude(Exists(reserved.exclude(caller=caller)))
+        .exclude(id__in=skip)
+        .order_by("id")
+    )
+    if _uses_row_locks():
+        rest = rest.select_for_update(skip_locked=True, of=("self",))
+    return [(cid, caller.pk, AssignmentSource.POOL) for cid in rest.values_list("id", flat=True)[:count]]
 
 
 def distribution_callers(*, season: Season) -> QuerySet[Caller]:

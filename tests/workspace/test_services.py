@@ -431,15 +431,28 @@ def test_apportion_is_exact_and_within_one_of_the_fair_share(total, weights):
         assert fair - 1 < share < fair + 1
 
 
+def test_claim_clears_the_pool_flag_of_a_held_candidate_and_claims_the_next(caller, outsider, season):
+    """The claim trusts the `in_pool` flag; a candidate held by someone but still flagged (a path
+    that assigned without clearing it) trips the unique constraint, gets its flag cleared, and
+    the claim takes the next one instead."""
+    taken, free, later = pool_of(season, 3)
+    AssignmentFactory(caller=outsider, candidate=taken)
+    claimed = assignment_claim(caller=caller, count=1)
+    assert [a.candidate_id for a in claimed] == [free.pk]
+    taken.refresh_from_db()
+    assert not taken.in_pool
+    assert list(Candidate.objects.filter(in_pool=True).values_list("id", flat=True)) == [later.pk]
+    assert active_pairs(season) == {(taken.pk, outsider.pk), (free.pk, caller.pk)}
+
+
 def test_the_unique_constraint_backstop_becomes_a_chinese_error(caller, outsider, season, monkeypatch):
-    """If the pool query ever let an assigned candidate through, the claim fails as a whole."""
+    """If the pool query ever let an assigned candidate through again after the flag repair, the
+    claim fails as a whole."""
     from callbacks import services
 
     taken, free = pool_of(season, 2)
     AssignmentFactory(caller=outsider, candidate=taken)
-    monkeypatch.setattr(
-        services, "_pool", lambda season: Candidate.objects.filter(season=season, in_pool=True)
-    )
+    monkeypatch.setattr(services, "_pool_flagged", lambda season: Candidate.objects.filter(season=season))
     with pytest.raises(ValidationError) as exc:
         assignment_claim(caller=caller, count=2)
     assert exc.value.messages == ["有考生刚刚被分配给别人，请重试。"]
