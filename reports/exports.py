@@ -10,11 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 from django.http import HttpResponse
 
 from admissions.models import Season
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
+from callback_office.export_log import export_log_record as shared_export_log_record
 from reports.dashboards import Table
 from reports.models import ExportLog
 
@@ -58,15 +58,9 @@ def export_log_record(
     filters: dict[str, Any],
 ) -> ExportLog:
     """Record who exported what (with the filters and the number of rows)."""
-    with transaction.atomic():
-        return ExportLog.objects.create(
-            user=user,
-            season=season,
-            what=what,
-            personal_data=personal_data,
-            row_count=row_count,
-            filters={k: str(v) for k, v in filters.items()},
-        )
+    return shared_export_log_record(
+        user=user, season=season, what=what, personal_data=personal_data, row_count=row_count, filters=filters
+    )
 
 
 def xlsx_response(

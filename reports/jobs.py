@@ -21,6 +21,7 @@ from rq import Retry
 from admissions.models import Season
 from admissions.reconciliation import reconcile
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
+from callback_office.export_log import export_log_record
 from callback_office.jobs import report_progress, save_result_file, set_result_url
 
 logger = logging.getLogger(__name__)
@@ -125,11 +126,13 @@ def discrepancies_export(*, season_year: int, user_id: int) -> str:
             report_progress(i, total)
     buf = io.BytesIO()
     save_workbook(wb, buf)
-    return save_result_file(
+    stored = save_result_file(
         buf.getvalue(),
         name=f"reports/exports/discrepancies-{season.year}-{timezone.now():%Y%m%d%H%M%S%f}.xlsx",
         filename=f"对账差异-{season.year}.xlsx",
     )
+    export_log_record(user=user, season=season, what=_("对账差异"), row_count=total)
+    return stored
 
 
 # What `manage.py run_job NAME` runs (synchronously, in the command's process).

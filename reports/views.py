@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from admissions.models import Discrepancy, ReconciliationRun, Season
 from admissions.reconciliation import KINDS, discrepancy_resolve, drop_dir
 from admissions.selectors import season_current
+from callback_office.export_log import export_log_record
 from callback_office.jobs import ENQUEUE_FAILED_MESSAGE, enqueue_tracked, job_url
 from callback_office.media import serve_stored_file
 from callback_office.roles import Capability, Role, can, is_office, require_role
@@ -204,6 +205,13 @@ def weekly_download(request: HttpRequest, pk: int) -> HttpResponse:
     if not report.xlsx:
         raise Http404
     filename = f"{report.team.name}-周报-{report.week_start:%Y%m%d}.xlsx"
+    export_log_record(
+        user=request.user,
+        season=report.season,
+        what=_("小组周报"),
+        row_count=len(report.data.get("members", [])),
+        filters={"team": report.team.name, "week": report.week_start},
+    )
     return serve_stored_file(
         report.xlsx.storage, report.xlsx.name, content_type=XLSX, filename=filename, as_attachment=True
     )
