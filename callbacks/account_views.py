@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from admissions.models import Season
 from admissions.selectors import season_current
+from callback_office.export_log import export_log_record
 from callback_office.roles import Role, require_role
 from callbacks import accounts
 from callbacks.models import TEAM_ORDER, Caller, Team
@@ -95,6 +96,13 @@ def password_links_export(request: HttpRequest, team_id: int | None = None) -> H
         users=[c.user for c in callers], issued_by=request.user, absolute=request.build_absolute_uri
     )
     body = accounts.password_links_workbook(callers=callers, links=links)
+    export_log_record(
+        user=request.user,
+        season=season,
+        what=_("设置密码链接"),
+        row_count=len(callers),
+        filters={"team": team.name if team else "", "only_unset": only_unset},
+    )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     name = f"{_('设置密码链接')}-{team.name if team else season.year}-{stamp}.xlsx"
     return FileResponse(

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from admissions.models import PiiField, Season
 from admissions.selectors import season_current
 from admissions.services import pii_access_record
+from callback_office.export_log import export_log_record
 from callback_office.media import serve_stored_file
 from callback_office.nav import NAV_ITEMS, NavItem
 from callback_office.privacy import mask_phone
@@ -375,8 +376,10 @@ def withdrawal_export(request: HttpRequest) -> HttpResponse:
     rows = sel.withdrawal_review_list(user=request.user, season=season, status=status).select_related(
         "candidate__season"
     )
+    count = 0
     for r in rows.iterator(chunk_size=500):
         c = r.candidate
+        count += 1
         sheet.append(
             [
                 c.exam_number,
@@ -394,6 +397,9 @@ def withdrawal_export(request: HttpRequest) -> HttpResponse:
         )
     buf = io.BytesIO()
     save_workbook(wb, buf)
+    export_log_record(
+        user=request.user, season=season, what=_("退档名单"), row_count=count, filters={"status": status}
+    )
     response = HttpResponse(
         buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )

@@ -6,8 +6,10 @@ import io
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from admissions.models import Season
+from callback_office.export_log import export_log_record
 from callback_office.jobs import report_progress, save_result_file, set_result_url
 from subsidies.exports import write_payout_workbook
 from subsidies.models import PayoutRun
@@ -24,12 +26,21 @@ def payout_run_job(*, season_id: int, user_id: int | None) -> int:
     return run.pk
 
 
-def payout_workbook_job(*, run_id: int) -> str:
+def payout_workbook_job(*, run_id: int, user_id: int | None = None) -> str:
     run = PayoutRun.objects.select_related("season").get(pk=run_id)
     buf = io.BytesIO()
     write_payout_workbook(run, buf)
-    return save_result_file(
+    stored = save_result_file(
         buf.getvalue(),
         name=f"payouts/payout-{run.season.year}-{run.number}-{run.pk}.xlsx",
         filename=f"补贴发放表-{run.season.year}-第{run.number}次.xlsx",
     )
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    export_log_record(
+        user=user,
+        season=run.season,
+        what=_("补贴发放表"),
+        row_count=run.person_count,
+        filters={"run": run.number},
+    )
+    return stored

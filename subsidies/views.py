@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from admissions.models import Season
+from callback_office.export_log import export_log_record
 from callback_office.jobs import ENQUEUE_FAILED_MESSAGE, enqueue_tracked, job_url
 from callback_office.roles import Role, require_role
 from callbacks.models import Caller
@@ -154,7 +155,11 @@ def run_download(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(PayoutRun.objects.select_related("season"), pk=pk)
     if run.person_count > getattr(settings, "SUBSIDY_SYNC_MAX_CALLERS", 2000):
         job_id = enqueue_tracked(
-            payout_workbook_job, user=request.user, label=_("导出补贴发放表"), run_id=run.pk
+            payout_workbook_job,
+            user=request.user,
+            label=_("导出补贴发放表"),
+            run_id=run.pk,
+            user_id=request.user.pk,
         )
         if job_id is None:
             messages.error(request, ENQUEUE_FAILED_MESSAGE)
@@ -162,6 +167,13 @@ def run_download(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(job_url(job_id))
     buf = io.BytesIO()
     write_payout_workbook(run, buf)
+    export_log_record(
+        user=request.user,
+        season=run.season,
+        what=_("补贴发放表"),
+        row_count=run.person_count,
+        filters={"run": run.number},
+    )
     response = HttpResponse(buf.getvalue(), content_type=XLSX)
     name = f"payout-{run.season.year}-{run.number}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from admissions.models import Season
 from admissions.selectors import season_current
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
+from callback_office.export_log import export_log_record
 from callback_office.media import serve_stored_file
 from callback_office.privacy import mask_phone
 from callback_office.roles import Role, is_office, require_role
@@ -796,6 +797,13 @@ def audit_ledger(request: HttpRequest) -> HttpResponse:
         buf = io.BytesIO()
         save_workbook(wb, buf)
         buf.seek(0)
+        export_log_record(
+            user=request.user,
+            season=season,
+            what=_("督查工作台账"),
+            row_count=len(rows),
+            filters={"start": start or "", "end": end or ""},
+        )
         return FileResponse(
             buf,
             as_attachment=True,
