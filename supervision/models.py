@@ -285,11 +285,34 @@ class FindingEvent(models.Model):
     note = models.TextField(blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
+    ACTION_LABELS = {
+        "create": _("提出问题"),
+        "acknowledge": _("回访员确认"),
+        "dispute": _("回访员申诉"),
+        "arbitrate": _("督查组长裁定"),
+        "respond": _("回访员反馈整改"),
+        "leader_respond": _("小组长代为反馈"),
+        "verify": _("督查核实关闭"),
+        "reopen": _("督查退回重改"),
+    }
+
     class Meta:
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
         return f"{self.finding_id} {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        return self.ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def from_label(self) -> str:
+        return FindingStatus(self.from_status).label if self.from_status else ""
+
+    @property
+    def to_label(self) -> str:
+        return FindingStatus(self.to_status).label if self.to_status else ""
 
 
 def recording_upload_to(instance: ContactAttachment, filename: str) -> str:

@@ -358,3 +358,17 @@ def test_malformed_ids_are_404_not_500(client, world, supervisor, office_user):
     client.force_login(supervisor.user)
     assert client.post(reverse("supervision:incidents"), {"team": "1 OR 1=1"}).status_code == 404
     assert client.get(reverse("supervision:ledger_checks"), {"team": "abc"}).status_code == 404
+
+
+def test_finding_history_reads_in_words_not_codes(client, world, caller, other_supervisor, season):
+    """处理经过 names each step and status in Chinese: 「回访员申诉（待整改 → 申诉中）」, never `dispute open→disputed`."""
+    from callbacks.choices import TeamKind
+    from tests.factories import TeamFactory
+
+    TeamFactory(season=season, name="督查组", kind=TeamKind.SUPERVISION, leader=other_supervisor)
+    f = world["finding"]
+    services.finding_dispute(finding=f, caller=caller, reason="讲解无误")
+    client.force_login(other_supervisor.user)
+    html = client.get(reverse("supervision:finding", args=[f.pk])).content.decode()
+    assert "回访员申诉（待整改 → 申诉中） 讲解无误" in html
+    assert "dispute" not in html and "open→" not in html
