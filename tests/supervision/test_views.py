@@ -361,7 +361,7 @@ def test_malformed_ids_are_404_not_500(client, world, supervisor, office_user):
 
 
 def test_finding_history_reads_in_words_not_codes(client, world, caller, other_supervisor, season):
-    """处理经过 names each step and status in Chinese: 「回访员申诉（待整改 → 申诉中）」, never `dispute open→disputed`."""
+    """处理经过 names each step and status in Chinese (回访员申诉（待整改 → 申诉中）), not codes."""
     from callbacks.choices import TeamKind
     from tests.factories import TeamFactory
 
