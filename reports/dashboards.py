@@ -841,6 +841,20 @@ def season_funnel(*, season: Season) -> Funnel:
     return funnel
 
 
+def previous_funnel(*, season: Season) -> Funnel:
+    """Last season's funnel: its last complete snapshot (the nightly job snapshots a season while
+    it is the current one); a pass over its candidates only when it has none."""
+    row = (
+        ProgressSnapshot.objects.filter(_SEASON_ALL, season=season, reached__isnull=False)
+        .order_by("-day")
+        .values("candidates", "reached", "confirmed", "paid", "enrolled")
+        .first()
+    )
+    if row is None:
+        return season_funnel(season=season)
+    return Funnel(row["candidates"], row["reached"], row["confirmed"], row["paid"], row["enrolled"])
+
+
 def previous_season(season: Season) -> Season | None:
     return Season.objects.filter(year__lt=season.year).order_by("-year").first()
 
@@ -867,8 +881,8 @@ def office_dashboard(
 ) -> OfficeDashboard:
     """The whole season: about a dozen small queries, whatever the size. The season-wide numbers
     (funnel, levels, provinces, teams, trend) come from the latest snapshot rows
-    (`season_numbers`); last season's funnel is one pass over that season, cached for a day.
-    `refresh` takes today's snapshot first."""
+    (`season_numbers`), last season's funnel from its last snapshot (`previous_funnel`, cached
+    for a day). `refresh` takes today's snapshot first."""
     today = today or timezone.localdate()
     numbers = season_numbers(season=season, refresh=refresh, trend=True)
     funnel, by_level, provinces, per_team = numbers.funnel, numbers.levels, numbers.provinces, numbers.teams
@@ -876,7 +890,7 @@ def office_dashboard(
     prev_funnel = (
         cached(
             f"funnel:{prev.pk}",
-            lambda: season_funnel(season=prev),
+            lambda: previous_funnel(season=prev),
             refresh=refresh,
             seconds=PAST_SEASON_SECONDS,
         )

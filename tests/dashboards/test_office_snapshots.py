@@ -44,12 +44,13 @@ def is_withdrawn(c: Candidate) -> bool:
 
 
 def test_no_pass_over_the_candidates_in_the_request(db):
-    built = build_season(previous=False)
+    built = build_season()  # with last season (and its snapshot)
     with CaptureQueriesContext(connection) as ctx:
         data = dashboards.office_dashboard(season=built.season)
     sqls = [q["sql"] for q in ctx.captured_queries]
     assert not [s for s in sqls if 'FROM "admissions_candidate"' in s or 'FROM "callbacks_assignment"' in s]
-    assert sum('FROM "reports_progresssnapshot"' in s for s in sqls) == 1
+    # this season's rows (one query) and last season's funnel (its last snapshot)
+    assert sum('FROM "reports_progresssnapshot"' in s for s in sqls) == 2
     assert data.funnel.filed == Candidate.objects.filter(season=built.season).count() == 22
     teams = {row[0]: row for row in next(t for t in data.tables if t.key == "teams").rows}
     for team in built.teams:
@@ -134,7 +135,7 @@ def test_refresh_link_takes_the_snapshot_as_a_job(
         response = client.get(url + "?season=2023&refresh=1")
     assert response.status_code == 302
     job_id = re.search(r"/jobs/([0-9a-f]{32})/", response["Location"]).group(1)
-    assert not ProgressSnapshot.objects.filter(day=timezone.localdate()).exists()
+    assert not ProgressSnapshot.objects.filter(season=built.season, day=timezone.localdate()).exists()
     run_burst()
     assert ProgressSnapshot.objects.filter(
         season=built.season, day=timezone.localdate(), scope=Scope.TEAM, scope_id=built.teams[0].id
@@ -144,3 +145,33 @@ def test_refresh_link_takes_the_snapshot_as_a_job(
     response = client.get(url + "?season=2023")
     assert response.status_code == 200
     assert timezone.localtime(response.context["data"].as_of).date() == timezone.localdate()
+
+
+def test_last_seasons_funnel_is_its_last_snapshot(built):
+    prev = built.previous
+    Candidate.objects.filter(season=prev, status=CallbackStatus.UNCONTACTED).update(
+        status=CallbackStatus.CONFIRMED
+    )
+    data = dashboards.office_dashboard(season=built.season)
+    last = ProgressSnapshot.objects.filter(season=prev, scope=Scope.SEASON, level=ALL_LEVELS).latest("day")
+    assert (data.previous_funnel.filed, data.previous_funnel.confirmed) == (last.candidates, last.confirmed)
+    assert (
+        data.previous_funnel.confirmed
+        == Candidate.objects.filter(season=prev, status=CallbackStatus.CONFIRMED).count() - 1
+    )
+
+
+def test_last_season_without_snapshots_is_counted(built):
+    prev = built.previous
+    ProgressSnapshot.objects.filter(season=prev).delete()
+    data = dashboards.office_dashboard(season=built.season)
+    pc = list(Candidate.objects.filter(season=prev))
+    admitted = [c for c in pc if not is_withdrawn(c)]
+    f = data.previous_funnel
+    assert (f.filed, f.reached, f.confirmed, f.paid, f.enrolled) == (
+        len(pc),
+        sum(1 for c in pc if c.status not in (CallbackStatus.UNCONTACTED, CallbackStatus.UNREACHABLE)),
+        sum(1 for c in pc if c.status == CallbackStatus.CONFIRMED),
+        sum(1 for c in admitted if c.paid_on),
+        sum(1 for c in admitted if c.enrolled_on),
+    )
