@@ -35,7 +35,7 @@ from callback_office import importing as imp
 from callback_office.audit import record_assignments_created, record_many
 from callback_office.importing import CellError, Column, ImportKind, ImportPlan, KindExtension, RowError
 from callback_office.roles import Role
-from callbacks.choices import AssignmentSource, CallerKind, TeamKind
+from callbacks.choices import AssignmentSource, CallerKind, QualificationStatus, TeamKind
 from callbacks.models import (
     TEAM_SIZE_MAX,
     TEAM_SIZE_MIN,
@@ -81,6 +81,21 @@ def unknown_staff_no(row_number: int, column: str, staff_no: str, season_year: i
         column,
         f"未知工号“{staff_no}”：{season_year}年度回访人员名单中没有，请先导入回访人员名单",
         f"unknown staff number {staff_no!r}: not on the {season_year} roster (import the roster first)",
+    )
+
+
+def unqualified_caller(row_number: int, column: str, caller: Caller) -> RowError:
+    """Pre-assignment to a caller whose qualification review is pending or rejected (资格审查)."""
+    if caller.qualification_status == QualificationStatus.REJECTED:
+        zh, en = "资格审查未通过", "failed the qualification review"
+    else:
+        zh, en = "尚未完成资格审查", "has not been through the qualification review yet"
+    return RowError(
+        row_number,
+        column,
+        f"回访员“{caller.staff_no}”{zh}，不能预分配考生：请先完成资格审查，或改填已通过审查的回访员",
+        f"caller {caller.staff_no!r} {en} and cannot be pre-assigned candidates: "
+        "review the caller first, or name a qualified caller",
     )
 
 
@@ -390,10 +405,13 @@ def preassignment_plan(*, season_year: int, rows: list[dict[str, Any]]) -> Impor
         else {}
     )
     for row in wanted_rows:
-        if row["caller_staff_no"] not in callers:
+        caller = callers.get(row["caller_staff_no"])
+        if caller is None:
             plan.errors.append(
                 unknown_staff_no(row["row_number"], "回访员工号", row["caller_staff_no"], season_year)
             )
+        elif not caller.qualified:
+            plan.errors.append(unqualified_caller(row["row_number"], "回访员工号", caller))
     if plan.errors:
         return plan
     active = {
@@ -425,12 +443,6 @@ def preassignment_plan(*, season_year: int, rows: list[dict[str, Any]]) -> Impor
     for row in kept_elsewhere[:WARNINGS_SHOWN]:
         plan.warnings.append(
             gettext("第%(row)s行：考生已由其他方式分配给回访员，保持原分配") % {"row": row["row_number"]}
-        )
-    unqualified = {r["caller_staff_no"] for r in wanted_rows if not callers[r["caller_staff_no"]].qualified}
-    if unqualified:
-        shown = "、".join(sorted(unqualified)[:WARNINGS_SHOWN])
-        plan.warnings.append(
-            gettext("%(n)s 名预分配的回访员尚未通过资格审查：%(who)s") % {"n": len(unqualified), "who": shown}
         )
 
     def write() -> None:

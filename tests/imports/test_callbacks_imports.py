@@ -196,6 +196,8 @@ def test_attendance_checks_staff_no_against_the_given_season(roster_2023):
 
 @pytest.fixture
 def ready_2023(roster_2023, policies_2023):
+    """The roster imported and every caller through the qualification review (资格审查)."""
+    Caller.objects.update(qualification_status=QualificationStatus.QUALIFIED)
     return roster_2023
 
 
@@ -205,7 +207,7 @@ def test_candidates_with_staff_no_are_preassigned(ready_2023):
     result = run("candidates", rows)
     assert result.committed, errors(result)
     assert (result.details["新预分配"], result.details["预分配未变"]) == (2, 0)
-    assert result.warnings == ["2 名预分配的回访员尚未通过资格审查：A01、A02"]
+    assert result.warnings == []
     got = set(
         Assignment.objects.values_list("candidate__exam_number", "caller__staff_no", "source", "active")
     )
@@ -253,6 +255,36 @@ def test_qualified_callers_give_no_warning(ready_2023):
     result = run("candidates", [candidate_row(1, staff_no="Q01")])
     assert result.warnings == []
     assert Group.objects.filter(name=Role.CALLER).exists()
+
+
+def test_preassignment_to_unreviewed_or_rejected_callers_rejects_the_whole_file(ready_2023):
+    """The qualification gate (issue 5): pre-assignment is an assignment, so a caller who has not
+    passed the review gets none — an error naming the row and the column, in both languages."""
+    Caller.objects.filter(staff_no="A01").update(qualification_status=QualificationStatus.PENDING)
+    Caller.objects.filter(staff_no="A02").update(qualification_status=QualificationStatus.REJECTED)
+    rows = [
+        candidate_row(1, staff_no="A05"),
+        candidate_row(2, staff_no="A01"),
+        candidate_row(3, staff_no="A02"),
+    ]
+    result = run("candidates", rows)
+    assert not result.committed
+    assert errors(result) == [
+        "第3行「回访员工号」：回访员“A01”尚未完成资格审查，不能预分配考生：请先完成资格审查，或改填已通过审查的回访员",
+        "第4行「回访员工号」：回访员“A02”资格审查未通过，不能预分配考生：请先完成资格审查，或改填已通过审查的回访员",
+    ]
+    english = [e.as_english() for e in result.errors]
+    assert english[0].startswith("row 3")
+    assert "'A01' has not been through the qualification review yet" in english[0]
+    assert "'A02' failed the qualification review" in english[1]
+    assert Candidate.objects.count() == 0
+    assert Assignment.objects.count() == 0
+
+    Caller.objects.filter(staff_no__in=["A01", "A02"]).update(
+        qualification_status=QualificationStatus.QUALIFIED
+    )
+    assert run("candidates", rows).committed
+    assert Assignment.objects.filter(active=True).count() == 3
 
 
 def test_preassigning_200_candidates_uses_a_constant_number_of_queries(ready_2023):
