@@ -108,9 +108,9 @@ def pool(request: HttpRequest) -> HttpResponse:
 @require_POST
 @require_capability(Capability.CALL)
 def pool_claim(request: HttpRequest) -> HttpResponse:
-    season = _season()
-    caller = _caller(request, season)
+    caller = selectors.caller_current(user=request.user)
     if caller is None:
+        _season()  # 404 before any season exists
         raise PermissionDenied
     form = ClaimForm(request.POST)
     if not form.is_valid():

@@ -123,14 +123,14 @@ def test_my_candidates_query_count_is_constant(as_caller, caller, outsider, djan
     url = reverse("callbacks:my_candidates")
     make_mine(caller, 10)
     make_mine(outsider, 3)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(8):  # 7 once the filter fields' HTML is cached
         response = as_caller.get(url)
     assert len(response.context["page"].object_list) == 10
     ten = count_queries(as_caller, url)
     make_mine(caller, 40)
     fifty = count_queries(as_caller, url)
     assert ten == fifty
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(7):
         response = as_caller.get(url)
     assert len(response.context["page"].object_list) == 50
 
@@ -233,7 +233,7 @@ def test_candidate_page_for_the_assigned_caller(as_caller, caller, mine):
 
 def test_log_contact_with_htmx_returns_the_panel(as_caller, caller, mine, django_assert_max_num_queries):
     url = reverse("callbacks:contact_create", args=[mine.pk])
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(14):  # 12 without a new number (test_request_paths)
         response = as_caller.post(url, contact_post(), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     html = response.content.decode()
