@@ -111,8 +111,9 @@ CONTACT_LOG_GRANTS: list[Callable[[Caller, Candidate], bool]] = []
 
 
 def caller_may_log_contact(*, caller: Caller, candidate: Candidate) -> bool:
-    """The candidate's assigned caller, or whoever a registered grant lets (strike team)."""
-    if caller.season_id != candidate.season_id:
+    """The candidate's assigned caller, or whoever a registered grant lets (strike team) — if
+    they have passed the qualification review (资格审查)."""
+    if caller.season_id != candidate.season_id or not caller.qualified:
         return False
     if Assignment.objects.filter(candidate=candidate, caller=caller, active=True).exists():
         return True
@@ -133,7 +134,7 @@ def candidate_access(*, user: AbstractBaseUser, candidate: Candidate) -> Candida
     if caller is None:
         return CandidateAccess(full_pii=is_office(user), may_log=False)
     assigned = Assignment.objects.filter(candidate=candidate, caller=caller, active=True).exists()
-    may_log = assigned or any(grant(caller, candidate) for grant in CONTACT_LOG_GRANTS)
+    may_log = caller.qualified and (assigned or any(grant(caller, candidate) for grant in CONTACT_LOG_GRANTS))
     return CandidateAccess(full_pii=assigned or is_office(user), may_log=may_log)
 
 

@@ -88,6 +88,11 @@ def _require_qualified(caller: Caller) -> None:
         raise ValidationError(_("你的回访资格审查尚未通过，暂不能领取或分配考生。请联系督查组。"))
 
 
+def _require_qualified_to_log(caller: Caller) -> None:
+    if caller.qualification_status != QualificationStatus.QUALIFIED:
+        raise ValidationError(_("你的回访资格审查尚未通过，暂不能记录回访。请联系督查组。"))
+
+
 def _pool(season: Season | int) -> QuerySet[Candidate]:
     """Candidates in the season's pool (a Season or its id) with no active assignment."""
     active = Assignment.objects.filter(candidate=OuterRef("pk"), active=True)
@@ -484,6 +489,7 @@ def contact_log(
     """
     if caller.season_id != candidate.season_id:
         raise ValidationError(_("只有负责该考生的回访员可以记录回访。"))
+    _require_qualified_to_log(caller)
     now = timezone.now()
     phones = []
     for number, owner in new_phones:
