@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import IO
 
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
-from subsidies.engine import LEVELS, Scheme
+from subsidies.engine import LEVELS, CallerFacts, Scheme, SeasonFacts
 from subsidies.engine.awards import GRADE_LABELS, best_team_outcomes
 from subsidies.engine.ledger import RULES
 from subsidies.engine.numbers import as_decimal
+from subsidies.engine.serialize import facts_from_dict
 from subsidies.engine.strike import STRIKE_LABELS
 from subsidies.engine.teams import team_pool
-from subsidies.models import PayoutRun
-from subsidies.selectors import RunView, run_view
+from subsidies.models import PayoutLine, PayoutRun
 
 ZERO = Decimal("0.00")
 
@@ -45,78 +46,189 @@ MONEY_COLUMNS = ["phone", "leader", "supervision", "strike", "allowance", "award
 LEVEL_LABEL = {"undergraduate": "本科", "junior": "专科"}
 
 
-def rate_cell(admitted: int, enrolled: int) -> Decimal | str:
+def rate_cell(admitted: int, enrolled: int) -> Decimal | None:
     """A rate as a Decimal fraction (formatted 0.00% in the sheet), blank with nobody admitted."""
     if not admitted:
-        return ""
+        return None
     return as_decimal(Fraction(enrolled, admitted))
 
 
-def write_caller_sheet(wb, view: RunView) -> None:
-    sheet = SheetWriter(wb, "回访员补贴", CALLER_HEADERS, percent_columns=[5, 8])
-    totals = dict.fromkeys(MONEY_COLUMNS, ZERO)
+# One pass over the run's lines, streamed from the database in chunks (never all in memory):
+# the lines and awards sheets are written as the lines go by, and what the other sheets need
+# is summed on the way (per person and category, per supervisor and team, per strike holder).
+LINE_FIELDS = (
+    "person_id",
+    "person__staff_no",
+    "person__name",
+    "rule",
+    "category",
+    "subject",
+    "inputs",
+    "rate",
+    "tier",
+    "steps",
+    "points",
+    "amount",
+    "reason",
+)
+CHUNK = 2000
+CATEGORY_INDEX = {k: i for i, k in enumerate(MONEY_COLUMNS)}
+SUPERVISION_RULES = ("supervision", "supervision_uplift", "wrong_withdrawal_team")
+
+
+@dataclass
+class LineTotals:
+    """What the person, supervisor, strike and team sheets need from the lines."""
+
+    by_person: dict[int, list[Decimal]] = field(default_factory=dict)  # MONEY_COLUMNS order
+    names: dict[int, tuple[str, str]] = field(default_factory=dict)  # (工号, 姓名), line order
+    leader: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    supervision: dict[tuple[str, str, str], list] = field(default_factory=dict)
+    strike: dict[tuple[str, str], list] = field(default_factory=dict)
+
+
+def _stream_lines(run: PayoutRun):
+    return (
+        PayoutLine.objects.filter(run=run)
+        .order_by("position")
+        .values_list(*LINE_FIELDS)
+        .iterator(chunk_size=CHUNK)
+    )
+
+
+def write_lines(awards: SheetWriter, details: SheetWriter, run: PayoutRun, facts: SeasonFacts) -> LineTotals:
+    """Fill the 奖励 and 规则明细 sheets line by line; return the sums the other sheets need."""
+    teams = {t.id: t.name for t in facts.teams}
+    leaders = {t.id: t.leader_id for t in facts.teams}
+    labels = {rule: label for rule, (_category, label) in RULES.items()}
+    subjects: dict[str, str] = {}
+    dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+    out = LineTotals()
+    award_total = ZERO
+    for (
+        pid,
+        staff_no,
+        name,
+        rule,
+        category,
+        subject,
+        inputs,
+        rate,
+        tier,
+        steps,
+        points,
+        amount,
+        reason,
+    ) in _stream_lines(run):
+        sums = out.by_person.get(pid)
+        if sums is None:
+            sums = out.by_person[pid] = [ZERO] * len(MONEY_COLUMNS)
+            out.names[pid] = (staff_no, name)
+        sums[CATEGORY_INDEX[category]] += amount
+        if category == "award":
+            award_total += amount
+            awards.append([staff_no, name, labels[rule], tier, amount, points, reason])
+        if rule == "leader":
+            out.leader[subject] += amount
+        elif rule in SUPERVISION_RULES:
+            team_id = int(subject.split(":")[1])
+            # a team's wrong-withdrawal line is the supervisor's unless the person leads that team
+            if rule != "wrong_withdrawal_team" or leaders.get(team_id) != pid:
+                key = (staff_no, name, teams.get(team_id, str(team_id)))
+                row = out.supervision.setdefault(key, [0, ZERO, ZERO, ZERO])
+                if rule == "supervision":
+                    row[0] = inputs.get("records", 0)
+                    row[1] += amount
+                elif rule == "supervision_uplift":
+                    row[2] += amount
+                else:
+                    row[3] += amount
+        elif rule == "strike":
+            row = out.strike.setdefault((staff_no, name), [0, ZERO, 0, ZERO])
+            offset = 0 if subject == "no_show" else 2
+            row[offset] += inputs.get("students", 0)
+            row[offset + 1] += amount
+        shown = subjects.get(subject)
+        if shown is None:
+            shown = subjects[subject] = subject_label(subject, teams)
+        details.append(
+            [staff_no, name, labels[rule], shown, rate, tier, steps, amount, reason, dumps(inputs)]
+        )
+    awards.append(["合计", None, None, None, award_total, None, None])
+    return out
+
+
+def write_caller_rows(sheet: SheetWriter, facts: SeasonFacts, totals: LineTotals) -> None:
+    teams = {t.id: t.name for t in facts.teams}
+    # everyone in the facts, then everyone else with lines (supervisors, strike team), by 工号
+    people: list[tuple[str, str, str, CallerFacts | None, int]] = [
+        (c.staff_no, c.name, teams.get(c.team_id, "") if c.team_id else "", c, c.id) for c in facts.callers
+    ]
+    known = {c.id for c in facts.callers}
+    people += [(s, n, "", None, pid) for pid, (s, n) in totals.names.items() if pid not in known]
+    people.sort(key=lambda p: p[0])
+    column_totals = [ZERO] * len(MONEY_COLUMNS)
     counts = [0, 0, 0, 0]
-    for p in view.people:
-        ug = p.facts.undergraduate if p.facts else None
-        jr = p.facts.junior if p.facts else None
-        ug_a, ug_e = (ug.admitted, ug.enrolled) if ug else (0, 0)
-        jr_a, jr_e = (jr.admitted, jr.enrolled) if jr else (0, 0)
-        for i, v in enumerate((ug_a, ug_e, jr_a, jr_e)):
-            counts[i] += v
-        for k in MONEY_COLUMNS:
-            totals[k] += p.by_category[k]
+    none = [ZERO] * len(MONEY_COLUMNS)
+    for staff_no, name, team, f, pid in people:
+        ug_a, ug_e = (f.undergraduate.admitted, f.undergraduate.enrolled) if f else (0, 0)
+        jr_a, jr_e = (f.junior.admitted, f.junior.enrolled) if f else (0, 0)
+        counts[0] += ug_a
+        counts[1] += ug_e
+        counts[2] += jr_a
+        counts[3] += jr_e
+        sums = totals.by_person.get(pid, none)
+        for i, v in enumerate(sums):
+            column_totals[i] += v
         sheet.append(
             [
-                p.staff_no,
-                p.name,
-                p.team,
+                staff_no,
+                name,
+                team,
                 ug_a,
                 ug_e,
                 rate_cell(ug_a, ug_e),
                 jr_a,
                 jr_e,
                 rate_cell(jr_a, jr_e),
-                *(p.by_category[k] for k in MONEY_COLUMNS),
-                p.total,
-                "",
+                *sums,
+                sum(sums, ZERO),
+                None,
             ]
         )
     sheet.append(
         [
             "合计",
-            f"{len(view.people)} 人",
-            "",
+            f"{len(people)} 人",
+            None,
             counts[0],
             counts[1],
             rate_cell(counts[0], counts[1]),
             counts[2],
             counts[3],
             rate_cell(counts[2], counts[3]),
-            *(totals[k] for k in MONEY_COLUMNS),
-            sum(totals.values(), ZERO),
-            "",
+            *column_totals,
+            sum(column_totals, ZERO),
+            None,
         ]
     )
 
 
-def write_team_sheet(wb, view: RunView) -> None:
+def team_headers() -> list[str]:
     headers = ["小组", "组长", "人数"]
     for lv in LEVELS:
         label = LEVEL_LABEL[lv]
         headers += [f"{label}录取", f"{label}报到", f"{label}报到率", f"{label}基本任务", f"{label}目标任务"]
-    headers += ["合计报到率", "组长补贴", "最佳小组排名", "奖项", "小组奖金", "说明"]
-    sheet = SheetWriter(wb, "小组", headers, percent_columns=[5, 6, 7, 10, 11, 12, 13])
-    scheme = Scheme.from_dict(view.run.scheme_snapshot)
-    leader_amounts: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for line in view.lines:
-        if line["rule"] == "leader":
-            leader_amounts[line["subject"]] += line["amount"]
-    staff = {c.id: f"{c.name}（{c.staff_no}）" for c in view.facts.callers}
-    pools = [team_pool(view.facts, t, scheme) for t in view.facts.teams if t.kind == "regular"]
+    return [*headers, "合计报到率", "组长补贴", "最佳小组排名", "奖项", "小组奖金", "说明"]
+
+
+def write_team_rows(sheet: SheetWriter, facts: SeasonFacts, scheme: Scheme, totals: LineTotals) -> None:
+    staff = {c.id: f"{c.name}（{c.staff_no}）" for c in facts.callers}
+    pools = [team_pool(facts, t, scheme) for t in facts.teams if t.kind == "regular"]
     awards = best_team_outcomes(pools, scheme)
     for pool in pools:
         t = pool.team
-        row: list = [t.name, staff.get(t.leader_id, ""), len(view.facts.members(t.id))]
+        row: list = [t.name, staff.get(t.leader_id, ""), len(facts.members(t.id))]
         for lv in LEVELS:
             f = pool.levels[lv]
             st = pool.standards.get(lv)
@@ -124,106 +236,48 @@ def write_team_sheet(wb, view: RunView) -> None:
                 f.admitted,
                 f.enrolled,
                 rate_cell(f.admitted, f.enrolled),
-                as_decimal(st.basic) if st else "",
-                as_decimal(st.target) if st else "",
+                as_decimal(st.basic) if st else None,
+                as_decimal(st.target) if st else None,
             ]
         c = pool.combined
         award = awards.get(t.id)
         row += [
             rate_cell(c.admitted, c.enrolled),
-            leader_amounts[f"team:{t.id}"],
-            award.rank if award and award.rank else "",
-            GRADE_LABELS[award.grade - 1] if award and award.grade else "",
+            totals.leader[f"team:{t.id}"],
+            award.rank if award and award.rank else None,
+            GRADE_LABELS[award.grade - 1] if award and award.grade else None,
             as_decimal(award.amount, 2) if award and award.grade else ZERO,
-            award.why if award else "",
+            award.why if award else None,
         ]
         sheet.append(row)
 
 
-def write_supervisor_sheet(wb, view: RunView) -> None:
-    sheet = SheetWriter(
-        wb, "督查", ["工号", "姓名", "小组", "督查记录数", "督查补贴", "上浮", "误退扣减", "合计"]
-    )
-    teams = {t.id: t.name for t in view.facts.teams}
-    rows: dict[tuple[str, str, str], dict] = {}
-    for line in view.lines:
-        if line["rule"] not in ("supervision", "supervision_uplift", "wrong_withdrawal_team"):
-            continue
-        if line["rule"] == "wrong_withdrawal_team" and not _is_supervision(view, line):
-            continue
-        team_id = int(line["subject"].split(":")[1])
-        key = (line["person__staff_no"], line["person__name"], teams.get(team_id, str(team_id)))
-        row = rows.setdefault(
-            key, {"records": 0, "supervision": ZERO, "supervision_uplift": ZERO, "ww": ZERO}
-        )
-        if line["rule"] == "supervision":
-            row["records"] = line["inputs"].get("records", 0)
-            row["supervision"] += line["amount"]
-        elif line["rule"] == "supervision_uplift":
-            row["supervision_uplift"] += line["amount"]
-        else:
-            row["ww"] += line["amount"]
+def write_supervisor_rows(sheet: SheetWriter, totals: LineTotals) -> None:
     total = ZERO
-    for (staff_no, name, team), r in sorted(rows.items()):
-        subtotal = r["supervision"] + r["supervision_uplift"] + r["ww"]
+    for (staff_no, name, team), (records, base, uplift, ww) in sorted(totals.supervision.items()):
+        subtotal = base + uplift + ww
         total += subtotal
-        sheet.append(
-            [staff_no, name, team, r["records"], r["supervision"], r["supervision_uplift"], r["ww"], subtotal]
-        )
-    sheet.append(["合计", "", "", "", "", "", "", total])
+        sheet.append([staff_no, name, team, records, base, uplift, ww, subtotal])
+    sheet.append(["合计", None, None, None, None, None, None, total])
 
 
-def _is_supervision(view: RunView, line: dict) -> bool:
-    """A team wrong-withdrawal line is the supervisor's when the person is not that team's leader."""
-    team_id = int(line["subject"].split(":")[1])
-    return not any(t.id == team_id and t.leader_id == line["person_id"] for t in view.facts.teams)
+STRIKE_HEADERS = [
+    "工号",
+    "姓名",
+    "录取期间劝来（人）",
+    "录取期间补贴",
+    "报到期后劝来（人）",
+    "报到期后补贴",
+    "合计",
+]
 
 
-def write_strike_sheet(wb, view: RunView) -> None:
-    headers = [
-        "工号",
-        "姓名",
-        "录取期间劝来（人）",
-        "录取期间补贴",
-        "报到期后劝来（人）",
-        "报到期后补贴",
-        "合计",
-    ]
-    sheet = SheetWriter(wb, "突击组", headers)
-    rows: dict[tuple[str, str], list] = {}
-    for line in view.lines:
-        if line["rule"] != "strike":
-            continue
-        row = rows.setdefault((line["person__staff_no"], line["person__name"]), [0, ZERO, 0, ZERO])
-        offset = 0 if line["subject"] == "no_show" else 2
-        row[offset] += line["inputs"].get("students", 0)
-        row[offset + 1] += line["amount"]
+def write_strike_rows(sheet: SheetWriter, totals: LineTotals) -> None:
     total = ZERO
-    for (staff_no, name), r in sorted(rows.items()):
+    for (staff_no, name), r in sorted(totals.strike.items()):
         total += r[1] + r[3]
         sheet.append([staff_no, name, *r, r[1] + r[3]])
-    sheet.append(["合计", "", "", "", "", "", total])
-
-
-def write_award_sheet(wb, view: RunView) -> None:
-    sheet = SheetWriter(wb, "奖励", ["工号", "姓名", "奖项", "等级", "金额", "积分", "说明"])
-    total = ZERO
-    for line in view.lines:
-        if line["category"] != "award":
-            continue
-        total += line["amount"]
-        sheet.append(
-            [
-                line["person__staff_no"],
-                line["person__name"],
-                RULES[line["rule"]][1],
-                line["tier"],
-                line["amount"],
-                line["points"],
-                line["reason"],
-            ]
-        )
-    sheet.append(["合计", "", "", "", total, "", ""])
+    sheet.append(["合计", None, None, None, None, None, total])
 
 
 def subject_label(subject: str, teams: dict[int, str]) -> str:
@@ -238,34 +292,30 @@ def subject_label(subject: str, teams: dict[int, str]) -> str:
     return STRIKE_LABELS.get(subject, subject)
 
 
-def write_lines_sheet(wb, view: RunView) -> None:
-    teams = {t.id: t.name for t in view.facts.teams}
-    headers = ["工号", "姓名", "规则", "对象", "报到率", "档位", "递增步数", "金额", "说明", "依据"]
-    sheet = SheetWriter(wb, "规则明细", headers, percent_columns=[4])
-    for line in view.lines:
-        sheet.append(
-            [
-                line["person__staff_no"],
-                line["person__name"],
-                RULES[line["rule"]][1],
-                subject_label(line["subject"], teams),
-                line["rate"] if line["rate"] is not None else "",
-                line["tier"],
-                line["steps"] if line["steps"] is not None else "",
-                line["amount"],
-                line["reason"],
-                json.dumps(line["inputs"], ensure_ascii=False, sort_keys=True),
-            ]
-        )
-
-
 def write_payout_workbook(run: PayoutRun, target: str | IO[bytes]) -> None:
-    view = run_view(run)
+    """The run's workbook in near-constant memory whatever the number of lines: openpyxl
+    write-only sheets (rows go to temporary files, so sheets can be filled in any order once
+    created in theirs), the lines streamed from the database in one pass that fills the awards
+    and lines sheets, and only per-person sums kept for the others."""
+    facts = facts_from_dict(run.facts)
+    scheme = Scheme.from_dict(run.scheme_snapshot)
     wb = new_workbook()
-    write_caller_sheet(wb, view)
-    write_team_sheet(wb, view)
-    write_supervisor_sheet(wb, view)
-    write_strike_sheet(wb, view)
-    write_award_sheet(wb, view)
-    write_lines_sheet(wb, view)
+    callers = SheetWriter(wb, "回访员补贴", CALLER_HEADERS, percent_columns=[5, 8])
+    teams = SheetWriter(wb, "小组", team_headers(), percent_columns=[5, 6, 7, 10, 11, 12, 13])
+    supervisors = SheetWriter(
+        wb, "督查", ["工号", "姓名", "小组", "督查记录数", "督查补贴", "上浮", "误退扣减", "合计"]
+    )
+    strike = SheetWriter(wb, "突击组", STRIKE_HEADERS)
+    awards = SheetWriter(wb, "奖励", ["工号", "姓名", "奖项", "等级", "金额", "积分", "说明"])
+    details = SheetWriter(
+        wb,
+        "规则明细",
+        ["工号", "姓名", "规则", "对象", "报到率", "档位", "递增步数", "金额", "说明", "依据"],
+        percent_columns=[4],
+    )
+    totals = write_lines(awards, details, run, facts)
+    write_caller_rows(callers, facts, totals)
+    write_team_rows(teams, facts, scheme, totals)
+    write_supervisor_rows(supervisors, totals)
+    write_strike_rows(strike, totals)
     save_workbook(wb, target)

@@ -95,3 +95,88 @@ def test_payouts_command_writes_the_workbook(small_season, tmp_path, office_user
 def test_payouts_command_unknown_season(db, tmp_path):
     with pytest.raises(CommandError, match="没有 1999 年度"):
         call_command("payouts", "--season", "1999", "--xlsx", str(tmp_path / "x.xlsx"))
+
+
+@pytest.mark.django_db
+def test_supervision_strike_award_and_lines_sheets(
+    small_season, office_user, leader, caller, outsider, supervisor, team, other_team
+):
+    """The sheets built from lines: a supervisor's two teams (one with a public-opinion incident,
+    one with a wrong withdrawal), the strike team's credit, the awards and every line."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from callbacks.casework_models import StrikeCaseKind, StrikeCaseStatus
+    from subsidies.engine.ledger import RULES
+    from supervision.choices import IncidentKind
+    from supervision.models import Incident
+    from tests.casework.factories import StrikeCaseFactory
+    from tests.factories import CallerFactory
+    from tests.subsidies.test_integration import audit
+
+    other_team.supervisors.add(supervisor)
+    audit(supervisor, caller, 3)
+    audit(supervisor, outsider, 2)
+    for kind, which, who in (
+        (IncidentKind.PUBLIC_OPINION, other_team, None),
+        (IncidentKind.WRONG_WITHDRAWAL, team, caller),
+    ):
+        Incident.objects.create(
+            season=small_season,
+            kind=kind,
+            team=which,
+            caller=who,
+            caused_by_improper_callback=True,
+            description="x",
+            occurred_on=dt.date(2023, 8, 1),
+        )
+    striker = CallerFactory(season=small_season, team=None, is_strike=True, name="突击1")
+    StrikeCaseFactory(
+        candidate=caller.assignments.filter(candidate__enrolled_on__isnull=False).first().candidate,
+        kind=StrikeCaseKind.NO_SHOW,
+        status=StrikeCaseStatus.CLOSED,
+        holder=striker,
+        verified_by=supervisor,
+        verified_at=timezone.now(),
+        requested_by=caller,
+    )
+    run = payout_run_create(season=small_season, user=office_user)
+    wb = workbook_for(run)
+
+    def rows(sheet):
+        return [tuple(r) for r in wb[sheet].iter_rows(min_row=2, values_only=True)]
+
+    # 第一组: 3 records × 0.5 = 1.50, halved for the team's wrong withdrawal; 第二组: incident → 0
+    s = (supervisor.staff_no, supervisor.name)
+    assert rows("督查") == [
+        (*s, "第一组", 3, 1.5, 0, -0.75, 0.75),
+        (*s, "第二组", 2, 0, 0, 0, 0),
+        ("合计", None, None, None, None, None, None, 0.75),
+    ]
+    assert rows("突击组") == [
+        (striker.staff_no, "突击1", 1, 70, 0, 0, 70),
+        ("合计", None, None, None, None, None, 70),
+    ]
+    awards = rows("奖励")
+    assert awards[-1][0] == "合计"
+    assert Decimal(str(awards[-1][4])) == sum(
+        (line.amount for line in run.lines.filter(category="award")), Decimal("0.00")
+    )
+    assert len(awards) > 1
+    assert [r[:3] for r in awards[:-1]] == [
+        (line.person.staff_no, line.person.name, RULES[line.rule][1])
+        for line in run.lines.filter(category="award").select_related("person").order_by("position")
+    ]
+    details = rows("规则明细")
+    assert len(details) == run.lines.count()
+    first = run.lines.order_by("position").select_related("person").first()
+    assert details[0][:3] == (first.person.staff_no, first.person.name, "电话补贴")
+    assert [Decimal(str(r[7])) for r in details] == list(
+        run.lines.order_by("position").values_list("amount", flat=True)
+    )
+    # the caller sheet has a row for the supervisor and the striker too (they have lines)
+    callers = {r[0]: r for r in rows("回访员补贴")}
+    assert Decimal(str(callers[striker.staff_no][12])) == Decimal("70")  # 突击补贴
+    assert Decimal(str(callers[supervisor.staff_no][11])) == Decimal("1.5")  # 督查补贴
+    assert Decimal(str(callers[supervisor.staff_no][15])) == Decimal("-0.75")  # 扣减 (误退)
