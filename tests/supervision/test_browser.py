@@ -1,5 +1,6 @@
-"""In a browser: a supervisor draws a sample, scores a record with a finding, and the caller
-acknowledges the finding on 我的整改."""
+"""In a browser: a supervisor draws a sample, scores a record with a finding, the caller
+acknowledges the finding on 我的整改 and reports the rectification, the supervisor verifies and
+closes it; a supervisor verifies (or dismisses) no-show cases before the strike team may take them."""
 
 from __future__ import annotations
 
@@ -54,3 +55,74 @@ def test_draw_score_find_and_acknowledge(page, live_server, client, caller, supe
     expect(page.locator("section.finding")).to_contain_text("已确认")
     f = Finding.objects.get()
     assert f.status == FindingStatus.OPEN and f.acknowledged_at is not None
+
+    # the caller reports the rectification, the leader adds an opinion
+    card = page.locator("section.finding")
+    card.locator("textarea[name=text]").fill("已回电考生更正退档政策，并重学本省政策")
+    card.get_by_role("button", name="反馈整改").click()
+    expect(page.locator(".messages")).to_contain_text("整改情况已反馈")
+    expect(page.locator("section.finding")).to_contain_text("已回电考生更正退档政策")
+    assert Finding.objects.get().status == FindingStatus.RESPONDED
+
+    # the supervisor verifies it on the finding's page and closes it
+    login(page, live_server, client, supervisor.user)
+    page.goto(f"{live_server.url}/supervision/findings/{f.pk}/")
+    expect(page.locator("h1")).to_contain_text("已反馈整改")
+    page.locator("textarea[name=note]").fill("回访录音已核，更正到位")
+    page.get_by_role("button", name="整改到位，关闭").click()
+    expect(page.locator(".messages")).to_contain_text("已核实")
+    expect(page.locator("section.card").first).to_contain_text("回访录音已核，更正到位")
+    f.refresh_from_db()
+    assert f.status == FindingStatus.CLOSED
+    assert f.verified_by == supervisor and f.verified_at is not None
+    expect(page.get_by_role("button", name="整改到位，关闭")).to_have_count(0)
+
+
+def test_noshow_verification_reaches_the_strike_team(page, live_server, client, caller, supervisor, season):
+    """A caller's no-show case (不可退档省份 确认不来) is verified by the team's supervisor in the
+    browser; only then may the strike team take it. A second case is found untrue and dismissed."""
+    from callbacks.casework_models import StrikeCase, StrikeCaseKind, StrikeCaseStatus
+    from tests.factories import AssignmentFactory, CandidateFactory
+
+    cases = []
+    for name in ("王不来", "李存疑"):
+        cand = CandidateFactory(season=season, name=name)
+        AssignmentFactory(caller=caller, candidate=cand)
+        cases.append(
+            StrikeCase.objects.create(
+                candidate=cand,
+                kind=StrikeCaseKind.NO_SHOW,
+                status=StrikeCaseStatus.APPROVED,
+                requested_by=caller,
+                created_by=caller.user,
+                note="家长明确表示不来报到",
+            )
+        )
+    confirmed, dismissed = cases
+    assert not confirmed.takeable  # unverified: not in the strike team's queue yet
+    make_contacts(caller, 1)
+    login(page, live_server, client, supervisor.user)
+    page.goto(f"{live_server.url}/supervision/noshow/")
+    expect(page.locator("section.noshow-case")).to_have_count(2)
+
+    first = page.locator(f"#case-{confirmed.pk}")
+    expect(first).to_contain_text("王不来")
+    first.locator("textarea[name=note]").fill("已核回访记录与录音，家长确认不来")
+    first.get_by_role("button", name="核实属实，交突击组").click()
+    expect(page.locator(".messages")).to_contain_text("核实结果已记录")
+    expect(page.locator("section.noshow-case")).to_have_count(1)
+
+    second = page.locator(f"#case-{dismissed.pk}")
+    second.locator("textarea[name=note]").fill("录音中考生表示会来报到")
+    second.get_by_role("button", name="核实不属实").click()
+    expect(page.locator(".messages")).to_contain_text("核实结果已记录")
+    expect(page.locator("section.noshow-case")).to_have_count(0)
+    expect(page.locator("main, body").first).to_contain_text("没有待核实的案件")
+
+    confirmed.refresh_from_db()
+    dismissed.refresh_from_db()
+    assert confirmed.verified_by == supervisor and confirmed.verified_at is not None
+    assert confirmed.verification_note == "已核回访记录与录音，家长确认不来"
+    assert confirmed.takeable
+    assert dismissed.status == StrikeCaseStatus.DISMISSED and dismissed.verified_at is None
+    assert not dismissed.takeable
