@@ -10,9 +10,15 @@ Numbers (the glossary's words):
   确认就读; contacted: candidates with at least one contact (the office dashboard's funnel);
 - weekly report: contacts and minutes are the member's own contact log entries in the week;
   averages per candidate use the candidates' contact summaries and are compared with the
-  manual's minimum of 4 contacts and 20 minutes per candidate; "status changes" are the week's
-  contacts in which the candidate stated an intent (确认就读, 犹豫, 明确不来, 要求退档), counted
-  per intent as distinct candidates.
+  manual's minimum of 4 contacts and 20 minutes per candidate;
+- weekly "status changes" (本周状态变化): real moves of a candidate's callback status (未联系 →
+  考虑中·犹豫 → 确认就读, … → 申请退档 → 已退档) made in the week, read from the audit trail
+  (django-auditlog `LogEntry` UPDATE rows of `Candidate` whose `changes` hold `status` with
+  old ≠ new — see callback_office/audit.py: contact logging, withdrawal requests and their
+  completion/rejection, the withdrawal list import, admin edits each write one). Counted per new
+  status, as moves (a candidate moved twice in the week counts once under each new status; a
+  contact that restates the status on file is no move), and given to the caller who holds the
+  candidate's active assignment when the report is made, whoever made the move.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,14 +40,15 @@ from django.utils.translation import gettext as _
 from admissions.choices import CallbackStatus
 from admissions.models import Candidate, Season
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
-from callbacks.choices import Intent, TeamKind
+from callbacks.choices import TeamKind
 from callbacks.models import TEAM_ORDER, Assignment, Caller, ContactLog, Team
 from reports.models import ALL_LEVELS, ProgressSnapshot, Scope, WeeklyReport
 
 RATE_PLACES = Decimal("0.00001")
 MIN_CONTACTS = Decimal(4)
 MIN_MINUTES = Decimal(20)
-STATEMENT_INTENTS = (Intent.CONFIRMED, Intent.HESITANT, Intent.REFUSED, Intent.WANTS_WITHDRAWAL)
+STATUS_LABELS = {s.value: s.label for s in CallbackStatus}
+STATUS_ORDER = {s.value: i for i, s in enumerate(CallbackStatus)}
 
 
 def rate(part: int, whole: int) -> Decimal:
@@ -252,6 +259,15 @@ class MemberRow:
     def status_changes_total(self) -> int:
         return sum(self.status_changes.values())
 
+    @property
+    def status_changes_sorted(self) -> list[tuple[str, int]]:
+        """(new status, moves) in the statuses' own order (未联系, 确认就读, 考虑中·犹豫, …)."""
+        return sorted(self.status_changes.items(), key=lambda kv: STATUS_ORDER.get(kv[0], len(STATUS_ORDER)))
+
+    @property
+    def status_changes_labelled(self) -> list[tuple[str, int]]:
+        return [(str(STATUS_LABELS.get(k, k)), n) for k, n in self.status_changes_sorted]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "caller_id": self.caller_id,
@@ -286,6 +302,39 @@ def _open_findings(season: Season) -> dict[int, int]:
     return open_findings_by_caller(season=season)
 
 
+def _status_moves(*, caller_ids: list[int], start: dt.datetime, end: dt.datetime) -> list[tuple[int, str]]:
+    """(holding caller, new status) for every move of a held candidate's status in [start, end).
+
+    One query: the audit trail's UPDATE entries of candidates that name `status` in the window
+    (index on `timestamp`), each with the caller of the candidate's active assignment (partial
+    unique index on active assignments), kept when that caller is one of `caller_ids`."""
+    from auditlog.models import LogEntry
+
+    holder = Assignment.objects.filter(candidate_id=OuterRef("object_id"), active=True).values("caller_id")[
+        :1
+    ]
+    entries = (
+        LogEntry.objects.filter(
+            content_type__app_label=Candidate._meta.app_label,
+            content_type__model=Candidate._meta.model_name,
+            action=LogEntry.Action.UPDATE,
+            timestamp__gte=start,
+            timestamp__lt=end,
+            changes__has_key="status",
+        )
+        .annotate(holder=Subquery(holder))
+        .filter(holder__in=caller_ids)
+        .values_list("holder", "changes")
+        .order_by()
+    )
+    moves = []
+    for holder_id, changes in entries:
+        old, new = (changes.get("status") or (None, None))[:2]
+        if new and old != new and new in STATUS_LABELS:
+            moves.append((holder_id, new))
+    return moves
+
+
 def weekly_members(*, season: Season, teams: list[Team], week_start: dt.date) -> dict[int, list[MemberRow]]:
     """Every team's member rows for the week starting `week_start` (a fixed number of queries)."""
     tz = timezone.get_current_timezone()
@@ -315,13 +364,9 @@ def weekly_members(*, season: Season, teams: list[Team], week_start: dt.date) ->
     for r in week.values("caller_id").annotate(n=Count("id"), secs=Sum("duration_seconds")).order_by():
         rows[r["caller_id"]].contacts_week = r["n"]
         rows[r["caller_id"]].seconds_week = r["secs"] or 0
-    for r in (
-        week.filter(intent__in=STATEMENT_INTENTS)
-        .values("caller_id", "intent")
-        .annotate(n=Count("candidate_id", distinct=True))
-        .order_by()
-    ):
-        rows[r["caller_id"]].status_changes[r["intent"]] = r["n"]
+    for holder, new_status in _status_moves(caller_ids=caller_ids, start=start, end=end):
+        changes = rows[holder].status_changes
+        changes[new_status] = changes.get(new_status, 0) + 1
     for r in (
         Assignment.objects.filter(
             active=True,
@@ -345,9 +390,6 @@ def weekly_members(*, season: Season, teams: list[Team], week_start: dt.date) ->
     return by_team
 
 
-INTENT_LABELS = {i.value: i.label for i in Intent}
-
-
 def _xlsx(team: Team, week_start: dt.date, members: list[MemberRow], payment_target: Decimal | None) -> bytes:
     wb = new_workbook()
     headers = [
@@ -360,7 +402,7 @@ def _xlsx(team: Team, week_start: dt.date, members: list[MemberRow], payment_tar
         _("人均回访次数"),
         _("人均回访分钟"),
         _("低于4次/20分钟"),
-        _("本周表态变化"),
+        _("本周状态变化"),
         _("犹豫"),
         _("联系不上"),
         _("已缴费"),
@@ -401,10 +443,10 @@ def _xlsx(team: Team, week_start: dt.date, members: list[MemberRow], payment_tar
         for label, entries in ((_("考虑中·犹豫"), m.hesitant), (_("联系不上"), m.unreachable)):
             for e in entries:
                 lists.append([m.name, label, e["exam_number"], e["name"]])
-    changes = SheetWriter(wb, _("本周表态"), [_("回访员"), _("表态"), _("考生数")])
+    changes = SheetWriter(wb, _("本周状态变化"), [_("回访员"), _("新状态"), _("次数")])
     for m in members:
-        for intent, n in sorted(m.status_changes.items()):
-            changes.append([m.name, str(INTENT_LABELS.get(intent, intent)), n])
+        for status, n in m.status_changes_sorted:
+            changes.append([m.name, str(STATUS_LABELS.get(status, status)), n])
     buf = io.BytesIO()
     save_workbook(wb, buf)
     return buf.getvalue()
@@ -434,7 +476,6 @@ def weekly_report_generate(*, season: Season, week_start: dt.date, progress=None
             "members": members,
             "stage": stage[0] if stage else None,
             "payment_target": payment_target,
-            "intent_labels": INTENT_LABELS,
             "min_contacts": MIN_CONTACTS,
             "min_minutes": MIN_MINUTES,
         }
