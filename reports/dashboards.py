@@ -49,6 +49,7 @@ from django.utils.translation import gettext_lazy
 
 from admissions.choices import CallbackStatus, Level
 from admissions.models import Candidate, ProvincePolicy, Season
+from callback_office.cache import cache_get, cache_set
 from callback_office.roles import is_office
 from callbacks.casework_models import (
     StrikeCase,
@@ -98,10 +99,10 @@ def cached(key: str, compute: Callable[[], Any], *, refresh: bool = False, secon
     if seconds <= 0:
         return compute()
     key = f"dashboards:v1:{key}"
-    value = None if refresh else cache.get(key)
+    value = None if refresh else cache_get(key)  # Redis down: compute directly, no 500
     if value is None:
         value = compute()
-        cache.set(key, value, seconds)
+        cache_set(key, value, seconds)
     return value
 
 
