@@ -14,7 +14,6 @@ from html import escape as escape_html
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import prefetch_related_objects
@@ -35,6 +34,7 @@ from admissions.choices import CallbackStatus, Strategy
 from admissions.models import Candidate, PiiField, Season
 from admissions.selectors import season_current
 from admissions.services import pii_access_record
+from callback_office.cache import cache_get, cache_set
 from callback_office.excel import SheetWriter, new_workbook, save_workbook
 from callback_office.export_log import export_log_record
 from callback_office.privacy import mask_id_number, mask_phone
@@ -214,10 +214,10 @@ def _filter_fields_html(filterset: CandidateFilter) -> SafeString:
     code = _code_fingerprint(type(filterset), "callbacks/_filter_fields.html")
     state = (code, translation.get_language(), provinces, values)
     key = "workspace:filter-fields:" + hashlib.sha256(repr(state).encode()).hexdigest()
-    html = cache.get(key)
+    html = cache_get(key)  # Redis down: render, no 500
     if html is None:
         html = render_to_string("callbacks/_filter_fields.html", {"form": form})
-        cache.set(key, html, FORM_HTML_CACHE_SECONDS)
+        cache_set(key, html, FORM_HTML_CACHE_SECONDS)
     return mark_safe(html)
 
 
@@ -347,10 +347,10 @@ def _contact_form_fields_html(form: ContactLogForm) -> SafeString:
         return mark_safe(render_to_string(template, {"form": form, "phone_field": phone_field}))
     code = _code_fingerprint(ContactLogForm, template, "callbacks/_field.html")
     key = f"workspace:contact-form-fields:{code}:{translation.get_language()}"
-    html = cache.get(key)
+    html = cache_get(key)  # Redis down: render, no 500
     if html is None:
         html = render_to_string(template, {"form": form, "phone_field": mark_safe(PHONE_FIELD_SLOT)})
-        cache.set(key, html, FORM_HTML_CACHE_SECONDS)
+        cache_set(key, html, FORM_HTML_CACHE_SECONDS)
     return mark_safe(html.replace(PHONE_FIELD_SLOT, phone_field, 1))
 
 
