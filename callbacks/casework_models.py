@@ -60,11 +60,33 @@ class MaterialKind(models.TextChoices):
         return frozenset({cls.REQUEST_LETTER, cls.ID_CARD, cls.EXAM_TICKET})
 
 
+def _copy_season(obj: models.Model) -> None:
+    """Keep the denormalized `season` equal to the candidate's (set once, on create): the
+    services pass it; any other creator (admin, fixtures, tests) gets it filled here."""
+    if obj.season_id is None and obj.candidate_id is not None:
+        cached = obj._meta.get_field("candidate").get_cached_value(obj, None)
+        obj.season_id = (
+            cached.season_id
+            if cached is not None
+            else Candidate.objects.filter(pk=obj.candidate_id).values_list("season_id", flat=True).first()
+        )
+
+
 class WithdrawalRequest(models.Model):
     """A candidate's request to have the file returned to the province (退档申请)."""
 
     candidate = models.ForeignKey(
         Candidate, on_delete=models.CASCADE, related_name="withdrawal_requests", verbose_name=_("考生")
+    )
+    # the candidate's season, copied on create (see `save`): the season's counts and lists filter
+    # on it through the index below instead of joining every request to its candidate
+    season = models.ForeignKey(
+        "admissions.Season",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        editable=False,
+        verbose_name=_("招生年度"),
     )
     caller = models.ForeignKey(
         "callbacks.Caller",
@@ -131,10 +153,16 @@ class WithdrawalRequest(models.Model):
         indexes = [
             # the review lists: open requests by status, newest first
             models.Index(fields=["status", "created_at"], name="withdrawal_by_status"),
+            # a season's requests counted by status (office dashboard's 退档进行中) and listed
+            models.Index(fields=["season", "status"], name="withdrawal_by_season"),
         ]
 
     def __str__(self) -> str:
         return f"{self.candidate_id} · {self.get_status_display()}"
+
+    def save(self, *args, **kwargs) -> None:
+        _copy_season(self)
+        super().save(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:
@@ -259,6 +287,15 @@ class StrikeCase(models.Model):
     candidate = models.ForeignKey(
         Candidate, on_delete=models.CASCADE, related_name="strike_cases", verbose_name=_("考生")
     )
+    # the candidate's season, copied on create (see `save`), as on WithdrawalRequest
+    season = models.ForeignKey(
+        "admissions.Season",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        editable=False,
+        verbose_name=_("招生年度"),
+    )
     kind = models.CharField(_("类型"), max_length=24, choices=StrikeCaseKind.choices)
     status = models.CharField(
         _("状态"), max_length=16, choices=StrikeCaseStatus.choices, default=StrikeCaseStatus.PENDING
@@ -335,10 +372,16 @@ class StrikeCase(models.Model):
             models.Index(
                 fields=["holder", "status"], condition=Q(holder__isnull=False), name="strike_case_by_holder"
             ),
+            # a season's cases counted by status (office dashboard's strike-team line) and listed
+            models.Index(fields=["season", "status"], name="strike_case_by_season"),
         ]
 
     def __str__(self) -> str:
         return f"{self.candidate_id} · {self.get_kind_display()} · {self.get_status_display()}"
+
+    def save(self, *args, **kwargs) -> None:
+        _copy_season(self)
+        super().save(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:

@@ -218,6 +218,7 @@ def withdrawal_open(*, candidate: Candidate, user: AbstractBaseUser, note: str =
         with transaction.atomic():
             req = WithdrawalRequest.objects.create(
                 candidate=candidate,
+                season_id=candidate.season_id,
                 caller=_assigned_caller(candidate),
                 previous_candidate_status=candidate.status,
                 note=note,
@@ -408,7 +409,7 @@ def _strike_create(*, candidate: Candidate, **fields) -> StrikeCase:
         raise ValidationError(_("该考生已在突击组处理中。"))
     try:
         with transaction.atomic():
-            return StrikeCase.objects.create(candidate=candidate, **fields)
+            return StrikeCase.objects.create(candidate=candidate, season_id=candidate.season_id, **fields)
     except IntegrityError as exc:
         raise ValidationError(_("该考生已在突击组处理中。")) from exc
 
