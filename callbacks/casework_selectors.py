@@ -87,7 +87,7 @@ def leads_candidate(*, user: AbstractBaseUser, candidate: Candidate) -> bool:
 
 def withdrawals_for(*, user: AbstractBaseUser, season: Season) -> QuerySet[WithdrawalRequest]:
     """Withdrawal requests the user may see: of the candidates they may act on."""
-    qs = WithdrawalRequest.objects.filter(candidate__season=season)
+    qs = WithdrawalRequest.objects.filter(season=season)
     if is_office(user):
         return qs
     return qs.filter(candidate__in=actable_candidates(user=user, season=season))
@@ -126,7 +126,7 @@ def _takeable_q() -> Q:
 def strike_cases_for(*, user: AbstractBaseUser, season: Season) -> QuerySet[StrikeCase]:
     """Strike cases the user may see: of candidates they may act on, the queue and held cases for
     strike-team members, everything for the office."""
-    qs = StrikeCase.objects.filter(candidate__season=season)
+    qs = StrikeCase.objects.filter(season=season)
     if is_office(user):
         return qs
     caller = caller_for(user=user, season=season)
@@ -148,7 +148,7 @@ def strike_queue(*, user: AbstractBaseUser, season: Season) -> QuerySet[StrikeCa
     """Cases a strike-team member may take now, oldest first."""
     if not (has_role(user, Role.STRIKE) or is_office(user)):
         return StrikeCase.objects.none()
-    qs = StrikeCase.objects.filter(candidate__season=season).filter(_takeable_q())
+    qs = StrikeCase.objects.filter(season=season).filter(_takeable_q())
     return _with_related(qs).order_by("created_at", "id")
 
 
@@ -157,13 +157,13 @@ def strike_cases_held(*, user: AbstractBaseUser, season: Season) -> QuerySet[Str
     caller = caller_for(user=user, season=season)
     if caller is None:
         return StrikeCase.objects.none()
-    qs = StrikeCase.objects.filter(candidate__season=season, holder=caller)
+    qs = StrikeCase.objects.filter(season=season, holder=caller)
     return _with_related(qs).order_by("status", "-taken_at", "-id")
 
 
 def strike_pending_approvals(*, user: AbstractBaseUser, season: Season) -> QuerySet[StrikeCase]:
     """Escalations waiting for the user's decision as leader (all teams for the office)."""
-    qs = StrikeCase.objects.filter(candidate__season=season, status=StrikeCaseStatus.PENDING)
+    qs = StrikeCase.objects.filter(season=season, status=StrikeCaseStatus.PENDING)
     if not is_office(user):
         led = led_team_ids(user=user, season=season)
         if not led:
@@ -177,9 +177,7 @@ def strike_cases_overview(*, user: AbstractBaseUser, season: Season) -> QuerySet
     """Every case of the user's teams (leader) or season (office), newest first."""
     if not (is_office(user) or led_team_ids(user=user, season=season)):
         return StrikeCase.objects.none()
-    qs = StrikeCase.objects.filter(
-        candidate__season=season, candidate__in=actable_candidates(user=user, season=season)
-    )
+    qs = StrikeCase.objects.filter(season=season, candidate__in=actable_candidates(user=user, season=season))
     return _with_related(qs).order_by("-created_at", "-id")
 
 
@@ -255,7 +253,7 @@ def strike_credits(*, season: Season) -> list[StrikeCredit]:
     """
     rows = (
         StrikeCase.objects.filter(
-            candidate__season=season,
+            season=season,
             kind__in=StrikeCaseKind.needs_verification(),
             verified_at__isnull=False,
             holder__isnull=False,

@@ -946,7 +946,7 @@ def office_dashboard(
         audited_by_team[team_id] += n
 
     withdrawals = dict(
-        WithdrawalRequest.objects.filter(candidate__season=season)
+        WithdrawalRequest.objects.filter(season=season)
         .values("status")
         .annotate(n=Count("id"))
         .order_by()
@@ -958,7 +958,7 @@ def office_dashboard(
     takeable = Q(status=StrikeCaseStatus.APPROVED, holder__isnull=True) & (
         ~Q(kind__in=StrikeCaseKind.needs_verification()) | Q(verified_at__isnull=False)
     )
-    strike = StrikeCase.objects.filter(candidate__season=season).aggregate(
+    strike = StrikeCase.objects.filter(season=season).aggregate(
         pending=Count("id", filter=Q(status=StrikeCaseStatus.PENDING)),
         awaiting_verification=Count(
             "id",
