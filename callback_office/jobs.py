@@ -108,6 +108,16 @@ def _ping(connection: Redis) -> None:
         probe.close()
 
 
+def queue_available(queue: str = "default") -> bool:
+    """Can the queue's Redis be reached right now? (Pages show the office when it cannot.)"""
+    try:
+        _ping(django_rq.get_connection(queue))
+    except Exception:
+        logger.warning("queue %s: Redis unreachable", queue, exc_info=True)
+        return False
+    return True
+
+
 def enqueue_tracked(
     func: Callable | str,
     *args: Any,

@@ -16,7 +16,7 @@ from admissions.models import Discrepancy, ReconciliationRun, Season
 from admissions.reconciliation import KINDS, discrepancy_resolve, drop_dir
 from admissions.selectors import season_current
 from callback_office.export_log import export_log_record
-from callback_office.jobs import ENQUEUE_FAILED_MESSAGE, enqueue_tracked, job_url
+from callback_office.jobs import ENQUEUE_FAILED_MESSAGE, enqueue_tracked, job_url, queue_available
 from callback_office.media import serve_stored_file
 from callback_office.roles import Capability, Role, can, is_office, require_role
 from reports import jobs
@@ -60,6 +60,7 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
             "open_count": open_qs.count(),
             "pending": pending,
             "kinds": [("payments", _("缴费名单")), ("registrations", _("报到名单"))],
+            "queue_down": not queue_available(),
         },
     )
 
