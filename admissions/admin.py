@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from import_export.fields import Field
 
 from admissions.choices import CallbackStatus
@@ -17,12 +18,14 @@ from admissions.models import (
     Discrepancy,
     PaymentRecord,
     PiiAccessLog,
+    PiiField,
     ProvincePolicy,
     ReconciliationRun,
     RegistrationRecord,
     Season,
     WithdrawalRecord,
 )
+from admissions.services import pii_access_record
 from callback_office.admin_export import OfficeExportMixin, with_season
 from callback_office.privacy import mask_id_number, mask_phone
 from callback_office.roles import is_office
@@ -104,13 +107,40 @@ class CandidateAdmin(OfficeExportMixin, admin.ModelAdmin):
     inlines = [CandidatePhoneInline]
     show_full_result_count = False
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            _log_full_values(request, Candidate, object_id, [PiiField.ID_NUMBER, PiiField.PHONES])
+        return response
+
+
+def _log_full_values(request, model, object_id, fields) -> None:
+    """A change form shown with full values (ID number, phones): one log row per field."""
+    try:
+        obj = model.objects.filter(pk=int(object_id)).first()
+    except (TypeError, ValueError):
+        return
+    candidate = obj if isinstance(obj, Candidate) else getattr(obj, "candidate", None)
+    for field in fields if candidate is not None else ():
+        pii_access_record(user=request.user, candidate=candidate, field=field, path=request.path)
+
 
 @admin.register(CandidatePhone)
 class CandidatePhoneAdmin(admin.ModelAdmin):
-    list_display = ["number", "owner", "candidate"]
+    list_display = ["masked_number", "owner", "candidate"]
     list_filter = ["owner"]
     search_fields = ["number", "candidate__exam_number"]
     raw_id_fields = ["candidate"]
+
+    @admin.display(description=_("号码"))
+    def masked_number(self, obj: CandidatePhone) -> str:
+        return mask_phone(obj.number)  # lists stay masked; the change form is logged
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            _log_full_values(request, CandidatePhone, object_id, [PiiField.PHONES])
+        return response
 
 
 class ImportedRecordAdmin(OfficeExportMixin, admin.ModelAdmin):

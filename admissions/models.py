@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from admissions.choices import AdmissionType, CallbackStatus, Level, PhoneOwner, Strategy
+from callback_office.privacy import mask_phone
 
 RATE = {"max_digits": 6, "decimal_places": 5}
 
@@ -182,7 +183,7 @@ class CandidatePhone(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number
+        return mask_phone(self.number)  # the admin shows str() in lists and action labels
 
 
 class PaymentRecord(models.Model):

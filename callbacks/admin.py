@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 from import_export import resources
 from import_export.fields import Field
 
 from admissions.imports import chinese_labels
 from callback_office.admin_export import OfficeExportMixin, with_season
+from callback_office.privacy import mask_id_number
 from callbacks.choices import TeamKind
 from callbacks.imports import RosterResource
 from callbacks.models import Assignment, Attendance, Caller, ContactLog, ProspectReport, Team
@@ -124,10 +126,14 @@ class AttendanceAdmin(admin.ModelAdmin):
 
 @admin.register(ProspectReport)
 class ProspectReportAdmin(admin.ModelAdmin):
-    list_display = ["exam_number", "id_number", "name", "caller", "created_at"]
+    list_display = ["exam_number", "masked_id_number", "name", "caller", "created_at"]
     list_filter = ["season"]
     search_fields = ["exam_number", "id_number", "name", "caller__staff_no"]
     raw_id_fields = ["caller"]
+
+    @admin.display(description=_("身份证号"))
+    def masked_id_number(self, obj: ProspectReport) -> str:
+        return mask_id_number(obj.id_number)
 
 
 from callbacks import casework_admin  # noqa: E402,F401  (registers the casework models)

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from admissions.models import RATE, Candidate, Season
+from callback_office.privacy import mask_id_number
 from callbacks.choices import (
     AssignmentSource,
     CallerKind,
@@ -291,7 +292,7 @@ class ProspectReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.exam_number or self.id_number} → {self.caller_id}"
+        return f"{self.exam_number or mask_id_number(self.id_number)} → {self.caller_id}"
 
 
 from callbacks.casework_models import StrikeCase, WithdrawalMaterial, WithdrawalRequest  # noqa: E402,F401

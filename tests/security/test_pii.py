@@ -178,3 +178,34 @@ def test_office_lists_mask_on_screen_but_export_in_full_and_logged(client, world
     assert ID_NUMBER in cells
     log = ExportLog.objects.get()
     assert log.personal_data and log.user == world.users["office"]
+
+
+def test_the_admin_masks_lists_and_logs_change_forms(client, world):
+    """The office's admin: phone and prospect-report lists masked; a candidate's (or a phone's)
+    change form shows the full values and is logged like a reveal."""
+    from callbacks.models import ProspectReport
+
+    office = world.users["office"]
+    office.is_superuser = True
+    office.save()
+    client.force_login(office)
+    cand = world.objects["candidate"]
+    ProspectReport.objects.create(
+        season=world.season, caller=world.callers["caller"], exam_number="", id_number=ID_NUMBER, name="x"
+    )
+    for url in (
+        reverse("admin:admissions_candidatephone_changelist"),
+        reverse("admin:callbacks_prospectreport_changelist"),
+        reverse("admin:admissions_candidate_changelist"),
+    ):
+        html = client.get(url).content.decode()
+        assert ID_NUMBER not in html and PHONE not in html, url
+    assert PiiAccessLog.objects.count() == 0
+    page = client.get(reverse("admin:admissions_candidate_change", args=[cand.pk]))
+    assert page.status_code == 200 and ID_NUMBER in page.content.decode()
+    assert sorted(PiiAccessLog.objects.values_list("field", flat=True)) == ["id_number", "phones"]
+    phone = cand.phones.get()
+    client.get(reverse("admin:admissions_candidatephone_change", args=[phone.pk]))
+    assert PiiAccessLog.objects.filter(field=PiiField.PHONES, candidate=cand).count() == 2
+    assert client.get(reverse("admin:admissions_candidate_change", args=[999999])).status_code == 302
+    assert PiiAccessLog.objects.count() == 3  # a missing object logs nothing
