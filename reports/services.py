@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -114,12 +114,37 @@ class Tally:
 # --- snapshots -----------------------------------------------------------------------------------
 
 
+SNAPSHOT_KEY = ("season", "day", "scope", "scope_id", "level")
+# the per-row numbers; season, day, stage, stage_target and created_at are the same for every row
+SNAPSHOT_NUMBERS = (
+    "candidates",
+    "admitted",
+    "paid",
+    "enrolled",
+    "contacts",
+    "minutes",
+    "early_payment_rate",
+    "enrollment_rate",
+    "reached",
+    "confirmed",
+    "contacted",
+)
+# PostgreSQL array types of the per-row columns (scope, scope_id, level, then SNAPSHOT_NUMBERS)
+_SNAPSHOT_ARRAY_TYPES = ("text", "int8", "text", *["int8"] * 5, *["numeric"] * 3, *["int8"] * 3)
+
+
 def snapshot_take(*, season: Season, day: dt.date | None = None) -> int:
-    """Upsert the day's snapshots for every caller, team, province and the season; return rows
-    written.
+    """Write the day's snapshots for every caller, team, province and the season (replacing any
+    taken earlier that day); return rows written.
 
     Three queries whatever the number of callers: one grouped aggregate over active
-    assignments, one over the season's candidates (by level and province), one upsert.
+    assignments, one over the season's candidates (by level and province), one write — on
+    PostgreSQL a single INSERT … SELECT FROM unnest(arrays) … ON CONFLICT DO UPDATE (one array
+    parameter per column instead of ~19 parameters per row and no model instances), elsewhere
+    `bulk_create(update_conflicts=True)`. 33,000 rows (the platform's 10,000 callers): first take
+    of a day 3.0 → 0.75 s, retake 3.2 → 0.85 s. DELETE of the day + COPY measured ~0.5 s but
+    needs a second statement and a lock, or two concurrent takes of one day (nightly job and a
+    refresh) fail on the unique key; the one upsert statement cannot.
     """
     day = day or timezone.localdate()
     tallies: dict[tuple[str, int, str], Tally] = defaultdict(Tally)
@@ -146,51 +171,88 @@ def snapshot_take(*, season: Season, day: dt.date | None = None) -> int:
             tallies[(Scope.PROVINCE, row["province_id"], level)].add(row)
     tallies.setdefault((Scope.SEASON, 0, ALL_LEVELS), Tally())
     stage = season.payment_stage(day)
-    objs = [
-        ProgressSnapshot(
-            season=season,
-            day=day,
-            scope=scope,
-            scope_id=scope_id,
-            level=level,
-            candidates=t.candidates,
-            admitted=t.admitted,
-            paid=t.paid,
-            enrolled=t.enrolled,
-            contacts=t.contacts,
-            minutes=(Decimal(t.seconds) / 60).quantize(Decimal("0.1")),
-            early_payment_rate=rate(t.paid, t.admitted),
-            stage=stage[0] if stage else None,
-            stage_target=stage[1] if stage else None,
-            enrollment_rate=rate(t.enrolled, t.admitted),
-            reached=t.reached,
-            confirmed=t.confirmed,
-            contacted=t.contacted,
+    rows = [
+        (
+            str(scope),
+            scope_id,
+            level,
+            t.candidates,
+            t.admitted,
+            t.paid,
+            t.enrolled,
+            t.contacts,
+            (Decimal(t.seconds) / 60).quantize(Decimal("0.1")),
+            rate(t.paid, t.admitted),
+            rate(t.enrolled, t.admitted),
+            t.reached,
+            t.confirmed,
+            t.contacted,
         )
         for (scope, scope_id, level), t in sorted(tallies.items())
     ]
-    ProgressSnapshot.objects.bulk_create(
-        objs,
-        update_conflicts=True,
-        unique_fields=["season", "day", "scope", "scope_id", "level"],
-        update_fields=[
-            "candidates",
-            "admitted",
-            "paid",
-            "enrolled",
-            "contacts",
-            "minutes",
-            "early_payment_rate",
-            "stage",
-            "stage_target",
-            "enrollment_rate",
-            "reached",
-            "confirmed",
-            "contacted",
-            "created_at",
-        ],
+    snapshot_write(
+        season=season,
+        day=day,
+        stage=stage[0] if stage else None,
+        stage_target=stage[1] if stage else None,
+        rows=rows,
     )
-    return len(objs)
+    return len(rows)
+
+
+def snapshot_write(
+    *,
+    season: Season,
+    day: dt.date,
+    stage: int | None,
+    stage_target: Decimal | None,
+    rows: list[tuple],
+) -> None:
+    """Upsert one day's snapshot rows — (scope, scope_id, level, *SNAPSHOT_NUMBERS) tuples — in
+    one statement."""
+    if not rows:
+        return
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        ProgressSnapshot.objects.bulk_create(
+            [
+                ProgressSnapshot(
+                    season=season,
+                    day=day,
+                    scope=r[0],
+                    scope_id=r[1],
+                    level=r[2],
+                    stage=stage,
+                    stage_target=stage_target,
+                    created_at=now,
+                    **dict(zip(SNAPSHOT_NUMBERS, r[3:], strict=True)),
+                )
+                for r in rows
+            ],
+            update_conflicts=True,
+            unique_fields=list(SNAPSHOT_KEY),
+            update_fields=[*SNAPSHOT_NUMBERS, "stage", "stage_target", "created_at"],
+        )
+        return
+    meta = ProgressSnapshot._meta
+    col = {
+        name: connection.ops.quote_name(meta.get_field(name).column)
+        for name in (*SNAPSHOT_KEY, *SNAPSHOT_NUMBERS, "stage", "stage_target", "created_at")
+    }
+    per_row = ["scope", "scope_id", "level", *SNAPSHOT_NUMBERS]
+    constant = ["season", "day", "stage", "stage_target", "created_at"]
+    arrays = ", ".join(f"%s::{t}[]" for t in _SNAPSHOT_ARRAY_TYPES)
+    update = [*SNAPSHOT_NUMBERS, "stage", "stage_target", "created_at"]
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} "
+        f"({', '.join(col[n] for n in (*constant, *per_row))}) "
+        f"SELECT %s, %s, %s::smallint, %s::numeric, %s, u.* FROM unnest({arrays}) AS u "
+        f"ON CONFLICT ({', '.join(col[n] for n in SNAPSHOT_KEY)}) DO UPDATE SET "
+        + ", ".join(f"{col[n]} = EXCLUDED.{col[n]}" for n in update)
+    )
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [season.pk, day, stage, stage_target, now, *columns])
 
 
 # --- weekly team reports -------------------------------------------------------------------------

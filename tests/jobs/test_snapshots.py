@@ -86,3 +86,53 @@ def test_snapshot_query_count_does_not_grow_with_callers(season, team, data, dja
         AssignmentFactory(candidate=CandidateFactory(season=season), caller=extra)
     with django_assert_max_num_queries(3):
         snapshot_take(season=season, day=DAY)
+
+
+def test_retaking_the_day_rewrites_every_number_in_place(season, caller, data):
+    """The second take of a day (the refresh job) goes through the upsert's update branch: the
+    same rows (same ids), every number of the day's new state, other days untouched."""
+    from admissions.models import Candidate
+
+    n = snapshot_take(season=season, day=DAY)
+    snapshot_take(season=season, day=DAY - dt.timedelta(days=1))
+    first = snap(Scope.CALLER, caller.pk)
+    assert (first.reached, first.confirmed, first.contacted) == (1, 0, 2)  # the withdrawn one answered
+    late = Candidate.objects.get(paid_on=dt.date(2023, 8, 21))
+    late.paid_on, late.status, late.contact_count, late.contact_seconds = (
+        dt.date(2023, 8, 10),
+        CallbackStatus.CONFIRMED,
+        2,
+        240,
+    )
+    late.save()
+
+    assert snapshot_take(season=season, day=DAY) == n
+    assert ProgressSnapshot.objects.filter(day=DAY).count() == n
+    c = snap(Scope.CALLER, caller.pk)
+    assert c.pk == first.pk and c.created_at >= first.created_at
+    assert (c.candidates, c.admitted, c.paid, c.enrolled, c.contacts, c.minutes) == (
+        4,
+        3,
+        3,
+        1,
+        6,
+        Decimal("15.0"),
+    )
+    assert (c.early_payment_rate, c.enrollment_rate) == (Decimal("1.00000"), Decimal("0.33333"))
+    assert (c.stage, c.stage_target) == (2, Decimal("0.60000"))
+    assert (c.reached, c.confirmed, c.contacted) == (2, 1, 3)
+    s = snap(Scope.SEASON, 0)
+    assert (s.candidates, s.admitted, s.paid, s.confirmed) == (7, 6, 5, 1)
+    before = ProgressSnapshot.objects.get(
+        day=DAY - dt.timedelta(days=1), scope=Scope.CALLER, scope_id=caller.pk, level="all"
+    )
+    assert (before.paid, before.confirmed, before.contacts) == (2, 0, 4)
+
+
+def test_a_season_without_payment_dates_writes_empty_stage_columns(season, caller, data):
+    season.payment_close = None  # no stages until the dates are set
+    season.save()
+    assert season.payment_stage(DAY) is None
+    snapshot_take(season=season, day=DAY)
+    c = snap(Scope.CALLER, caller.pk)
+    assert (c.stage, c.stage_target, c.paid) == (None, None, 2)
