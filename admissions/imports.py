@@ -127,7 +127,7 @@ def candidates_plan(*, season_year: int, rows: list[dict[str, Any]]) -> ImportPl
     provinces = (
         dict(ProvincePolicy.objects.filter(season=season).values_list("province", "id")) if season else {}
     )
-    # exam_number → (id, *CANDIDATE_FIELDS): plain tuples, cheap even for a whole season
+    # exam_number → (id, *CANDIDATE_FIELDS) of the file's numbers only (one query, never the whole season)
     existing: dict[str, tuple] = {}
     known_phones: set[tuple[int, str]] = set()
     if season is not None:
