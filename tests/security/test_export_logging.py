@@ -18,19 +18,64 @@ pytestmark = pytest.mark.django_db
 
 # (role, method, url name, kwargs builder, query, what logged, personal data)
 EXPORTS = [
-    ("office", "get", "imports:export", lambda w: {"kind": "candidates"}, "?season=2023", "投档考生名单", True),
+    (
+        "office",
+        "get",
+        "imports:export",
+        lambda w: {"kind": "candidates"},
+        "?season=2023",
+        "投档考生名单",
+        True,
+    ),
     ("office", "get", "casework:withdrawal_export", None, "", "退档名单", True),
-    ("office", "get", "callbacks:ledger_caller", lambda w: {"caller_id": w.callers["caller"].pk}, "?format=xlsx",
-     "回访台账", True),  # fmt: skip
+    (
+        "office",
+        "get",
+        "callbacks:ledger_caller",
+        lambda w: {"caller_id": w.callers["caller"].pk},
+        "?format=xlsx",
+        "回访台账",
+        True,
+    ),
     ("caller", "get", "callbacks:ledger", None, "?format=xlsx", "回访台账", True),
-    ("leader", "get", "callbacks:ledger_caller", lambda w: {"caller_id": w.callers["caller"].pk}, "?format=xlsx",
-     "回访台账", True),  # fmt: skip
+    (
+        "leader",
+        "get",
+        "callbacks:ledger_caller",
+        lambda w: {"caller_id": w.callers["caller"].pk},
+        "?format=xlsx",
+        "回访台账",
+        True,
+    ),
     ("office", "get", "supervision:ledger", None, "?format=xlsx", "督查工作台账", True),
-    ("office", "get", "subsidies:run_download", lambda w: {"pk": w.objects["run"].pk}, "", "补贴发放表", True),
-    ("office", "get", "reports:weekly_download", lambda w: {"pk": w.objects["weekly"].pk}, "", "小组周报", True),
+    (
+        "office",
+        "get",
+        "subsidies:run_download",
+        lambda w: {"pk": w.objects["run"].pk},
+        "",
+        "补贴发放表",
+        True,
+    ),
+    (
+        "office",
+        "get",
+        "reports:weekly_download",
+        lambda w: {"pk": w.objects["weekly"].pk},
+        "",
+        "小组周报",
+        True,
+    ),
     ("office", "post", "accounts:password_links_all", None, "", "设置密码链接", True),
-    ("office", "get", "reports:province_report", None, "?format=xlsx&lists=noshow", "省份报表：各省录取未报到",
-     True),  # fmt: skip
+    (
+        "office",
+        "get",
+        "reports:province_report",
+        None,
+        "?format=xlsx&lists=noshow",
+        "省份报表：各省录取未报到",
+        True,
+    ),
     ("office", "get", "reports:drilldown", None, "?format=xlsx", None, True),
     ("office", "get", "reports:office_dashboard", None, "?format=xlsx", None, False),
 ]
@@ -69,7 +114,10 @@ def test_the_logged_rows_and_filters_describe_the_file(world, client):
     client.get(reverse("imports:export", args=["candidates"]) + "?season=2023")
     withdrawals, ledger, candidates = ExportLog.objects.order_by("id")
     assert withdrawals.filters == {"status": "collecting"}
-    assert withdrawals.row_count == world.objects["withdrawal"].__class__.objects.filter(status="collecting").count()
+    assert (
+        withdrawals.row_count
+        == world.objects["withdrawal"].__class__.objects.filter(status="collecting").count()
+    )
     assert ledger.filters == {"caller": world.callers["caller"].staff_no}
     assert ledger.row_count == world.callers["caller"].assignments.filter(ended_at__isnull=True).count()
     assert candidates.row_count == world.season.candidates.count()
@@ -105,6 +153,8 @@ def test_payout_workbook_job_logs_its_owner(world):
 def test_refused_exports_are_not_logged(world, client):
     """An outsider asking for another team's caller's ledger gets 404 and leaves no row."""
     client.force_login(world.users["outsider"])
-    response = client.get(reverse("callbacks:ledger_caller", args=[world.callers["caller"].pk]) + "?format=xlsx")
+    response = client.get(
+        reverse("callbacks:ledger_caller", args=[world.callers["caller"].pk]) + "?format=xlsx"
+    )
     assert response.status_code == 404
     assert not ExportLog.objects.exists()
