@@ -13,7 +13,8 @@ What writes history (see RELIABILITY.md for the list and its tests):
   requests through their whole flow, payout runs (created, approved), scheme versions, strike
   cases when created, candidates edited in the admin or saved by services;
 - contact logging moves the candidate's status with an UPDATE (F() counters under a row lock),
-  which sends no model signal: `_contact_logged` below writes that status change itself;
+  which sends no model signal: `callbacks.services.contact_log` writes that entry itself with
+  `record_many`, inside its transaction (old status read under the lock);
 - bulk paths that bypass signals (reconciliation `bulk_update` of paid_on/payment_amount/
   enrolled_on, the imports' fast inserts, claims/distribution `bulk_create` of assignments,
   strike-case transitions by conditional `update()`, withdrawal completion's candidate UPDATE)
@@ -31,9 +32,8 @@ from typing import Any
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Model
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import pre_save
 from django.utils.translation import gettext as _
 
 CANDIDATE_FIELDS = [
@@ -66,7 +66,6 @@ def register() -> None:
     auditlog.register(StrikeCase)
     auditlog.register(SubsidyScheme)
     auditlog.register(PayoutRun, exclude_fields=["facts", "scheme_snapshot"])
-    post_save.connect(_contact_logged, sender=ContactLog, dispatch_uid="audit_contact_status")
     pre_save.connect(_contact_edited, sender=ContactLog, dispatch_uid="audit_contact_edit")
 
 
@@ -175,37 +174,3 @@ def _contact_edited(sender, instance, raw: bool = False, **kwargs) -> None:
             hidden = field.name in CONTACT_HIDDEN_FIELDS
             changes[field.name] = ("***", "***（已修改）") if hidden else (before, after)
     record_many(sender, [(instance.pk, f"#{instance.pk}", changes)])
-
-
-def _contact_logged(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
-    """A contact was logged: record the candidate's status move it causes (old → new).
-
-    `contact_log` reads the status under a row lock, inserts the log, then updates the
-    candidate; here, between the two, the status is still the one the service read. The entry is
-    written once the transaction commits, and only if the candidate did move to the new status
-    (a contact inserted by other code, e.g. a test factory, moves nothing and writes nothing)."""
-    if not created or raw:
-        return
-    from admissions.models import Candidate
-    from callbacks.services import status_after_contact
-
-    def status() -> str | None:
-        return Candidate.objects.filter(pk=instance.candidate_id).values_list("status", flat=True).first()
-
-    current = status()
-    if current is None:
-        return
-    new = status_after_contact(current=current, outcome=instance.outcome, intent=instance.intent)
-    if new == current:
-        return
-    caller_id = instance.caller_id
-
-    def write() -> None:
-        if status() == new:
-            from callbacks.models import Caller
-
-            candidate = Candidate.objects.get(pk=instance.candidate_id)
-            actor = Caller.objects.select_related("user").get(pk=caller_id).user
-            record_update(candidate, {"status": (current, new)}, actor=actor)
-
-    transaction.on_commit(write)

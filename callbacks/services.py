@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
@@ -31,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from admissions.choices import CallbackStatus, PhoneOwner
 from admissions.models import Candidate, CandidatePhone, Season
-from callback_office.audit import record_assignments_created
+from callback_office.audit import record_assignments_created, record_many
 from callbacks.choices import AssignmentSource, Intent, Outcome, QualificationStatus, RiskSignal, TeamKind
 from callbacks.models import Assignment, Caller, ContactLog, ProspectReport
 from callbacks.selectors import CONTACT_LOG_GRANTS, reports_matching_outer
@@ -552,6 +553,14 @@ def contact_log(
         if masters_track_interest:
             changes["masters_track_interest"] = True
         Candidate.objects.filter(pk=candidate.pk).update(**changes)
+        if new_status != current:
+            # The status move in the audit trail, in this transaction (an UPDATE sends no model
+            # signal). The actor by id: the caller's user row is not needed for the INSERT.
+            record_many(
+                Candidate,
+                [(candidate.pk, str(candidate), {"status": (current, new_status)})],
+                actor=User(pk=caller.user_id),
+            )
         if phones:
             CandidatePhone.objects.bulk_create(phones, ignore_conflicts=True)
         if assigned:

@@ -122,12 +122,32 @@ def test_my_candidates_first_page_of_a_long_list_still_counts(as_caller, caller)
 # --- logging a contact ----------------------------------------------------------------------------
 
 
-def test_log_contact_in_twelve_queries(as_caller, caller, mine, django_assert_num_queries):
+def test_log_contact_in_eleven_queries(as_caller, caller, mine, django_assert_num_queries):
     panel_post(as_caller, mine, new_phone_1="")  # warm caches (content types, form HTML)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         response = panel_post(as_caller, mine, new_phone_1="")
     assert response.status_code == 200
     assert ContactLog.objects.filter(candidate=mine).count() == 2
+
+
+def test_a_status_move_costs_one_audit_insert_in_the_same_transaction(
+    as_caller, caller, mine, django_assert_num_queries
+):
+    from auditlog.models import LogEntry
+
+    panel_post(as_caller, mine, new_phone_1="", intent="none", outcome="no_answer")  # warm caches
+    Candidate.objects.filter(pk=mine.pk).update(status=CallbackStatus.HESITANT)
+    with django_assert_num_queries(12) as captured:
+        panel_post(as_caller, mine, new_phone_1="")  # 犹豫 → 确认就读
+    statements = [q["sql"] for q in captured.captured_queries]
+    insert = next(i for i, sql in enumerate(statements) if 'INSERT INTO "auditlog_logentry"' in sql)
+    commit_or_release = [
+        i for i, sql in enumerate(statements) if "RELEASE SAVEPOINT" in sql or "COMMIT" in sql
+    ]
+    assert not commit_or_release or insert < commit_or_release[-1]  # written before the commit
+    entry = LogEntry.objects.get_for_object(mine).latest("timestamp")
+    assert entry.changes_dict == {"status": [CallbackStatus.HESITANT, CallbackStatus.CONFIRMED]}
+    assert entry.actor_id == caller.user_id
 
 
 def test_log_contact_panel_shows_the_summary_written_under_the_lock(as_caller, caller, mine):

@@ -248,6 +248,7 @@ def test_log_contact_with_htmx_returns_the_panel(as_caller, caller, mine, django
 
 def test_log_contact_query_count_does_not_grow_with_history(as_caller, caller, mine):
     url = reverse("callbacks:contact_create", args=[mine.pk])
+    as_caller.post(url, contact_post(new_phone_1=""), HTTP_HX_REQUEST="true")  # moves the status once
     with CaptureQueriesContext(connection) as first:
         as_caller.post(url, contact_post(new_phone_1=""), HTTP_HX_REQUEST="true")
     for _ in range(10):
