@@ -466,6 +466,10 @@ def preassignment_plan(*, season_year: int, rows: list[dict[str, Any]]) -> Impor
             batch_size=imp.BATCH_SIZE,
         )
         record_assignments_created(created)
+        # Assigned candidates leave the pool (the claim relies on the flag).
+        Candidate.objects.filter(id__in=[a.candidate_id for a in created], in_pool=True).update(
+            in_pool=False, updated_at=now
+        )
 
     plan.write = write
     return plan

@@ -221,6 +221,21 @@ def test_candidates_with_staff_no_are_preassigned(ready_2023):
     assert Assignment.objects.count() == 2
 
 
+@pytest.mark.sqlite
+def test_preassigned_candidates_leave_the_pool(ready_2023):
+    """A released candidate pre-assigned by a later import is no longer claimable."""
+    from admissions.models import Candidate
+
+    run("candidates", [candidate_row(1), candidate_row(2)])
+    Candidate.objects.update(in_pool=True)  # released into the pool
+    result = run("candidates", [candidate_row(1, staff_no="A01"), candidate_row(2)])
+    assert result.committed, errors(result)
+    assert dict(Candidate.objects.values_list("exam_number", "in_pool")) == {
+        "23510101000001": False,
+        "23510101000002": True,
+    }
+
+
 def test_preassignment_moves_import_assignments_but_keeps_others(ready_2023):
     run("candidates", [candidate_row(1, staff_no="A01"), candidate_row(2)])
     office_assigned = AssignmentFactory(
