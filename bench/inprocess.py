@@ -50,15 +50,27 @@ def main(argv: list[str] | None = None) -> int:
         "get_floor": (office_user, "get", "/bench/floor/get/", None),
         "post_floor": (office_user, "post", "/bench/floor/post/", {"x": 1}),
         "my_candidates": (caller_user, "get", "/callbacks/mine/", None),
-        "log_contact": (caller_user, "post", f"/callbacks/candidates/{6 * per_caller + 1}/contacts/", body),
+        # rotates over the caller's candidates: repeated runs must not pile contacts on one of them
+        "log_contact": (
+            caller_user,
+            "post",
+            [f"/callbacks/candidates/{6 * per_caller + j + 1}/contacts/" for j in range(per_caller)],
+            body,
+        ),
         "team_dashboard": (leader_user, "get", "/reports/dashboards/team/", None),
         "office_dashboard": (office_user, "get", "/reports/dashboards/office/", None),
     }
     times: dict[str, list[float]] = {k: [] for k in paths}
-    for _name, (uid, method, path, data) in paths.items():  # warm-up
+
+    def pick(path, i: int) -> str:
+        return path[i % len(path)] if isinstance(path, list) else path
+
+    for _name, (uid, method, paths_, data) in paths.items():  # warm-up
+        path = pick(paths_, 0)
         getattr(clients[uid], method)(path, data) if data else getattr(clients[uid], method)(path)
-    for _ in range(args.n):
-        for name, (uid, method, path, data) in paths.items():
+    for i in range(args.n):
+        for name, (uid, method, paths_, data) in paths.items():
+            path = pick(paths_, i + 1 + int(time.time()))
             started = time.perf_counter()
             resp = getattr(clients[uid], method)(path, data) if data else getattr(clients[uid], method)(path)
             times[name].append((time.perf_counter() - started) * 1000)
