@@ -30,6 +30,15 @@ cleanup() {
   if [ ${#pids[@]} -gt 0 ]; then
     log "stopping the web server, worker and cron"
     kill "${pids[@]}" 2>/dev/null || true
+    # rq's cron process notices a stop only after its sleep (up to 60 s); it holds nothing
+    # worth waiting for, so whoever is still up after 10 s is killed.
+    for _ in $(seq 100); do
+      local alive=0
+      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+      [ "$alive" = 0 ] && break
+      sleep 0.1
+    done
+    kill -9 "${pids[@]}" 2>/dev/null || true
     wait "${pids[@]}" 2>/dev/null || true
   fi
 }

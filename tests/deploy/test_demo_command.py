@@ -140,7 +140,7 @@ def test_make_demo_starts_web_worker_and_cron_then_stops_cleanly(demo):
 
     # Ctrl-C: the script stops the worker, cron and web server, and nothing is left behind
     os.killpg(proc.pid, signal.SIGINT)
-    proc.wait(timeout=60)
+    proc.wait(timeout=30)
     deadline = time.monotonic() + 20
     while group_commands(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
