@@ -7,7 +7,8 @@
 1. upserts `PaymentRecord` (key: season + 考生号 + 缴费日期) and `RegistrationRecord` (key: season +
    考生号) in batches, linking them to the candidate;
 2. sets `Candidate.paid_on` (earliest payment), `payment_amount` (sum of payments) and
-   `enrolled_on` (registration date) where they differ;
+   `enrolled_on` (registration date) where they differ, writing one audit-log entry per changed
+   candidate (old → new of the changed fields; actor: who started the run, none at night);
 3. records discrepancies, one row per (season, kind, 考生号): created, reopened or updated,
    never duplicated; state-based ones that no longer hold are closed automatically.
 
@@ -16,8 +17,10 @@ the lists are COPYed into temp tables and a handful of INSERT … ON CONFLICT / 
 INSERT … SELECT statements do steps 1–3 whatever the number of rows (100,000 payment rows:
 ~3.5 s at office scale, was ~15 s with `bulk_update`'s CASE). Other databases (SQLite, the
 demo) take the batched ORM path; a test runs both on the same data and compares the results.
-Neither writes audit-log entries per candidate (bulk paths, see callback_office/audit.py):
-the run's summary and the records themselves are the trail.
+The candidates' audit entries (django-auditlog's table, bulk paths send no model signal): on
+PostgreSQL one `INSERT INTO auditlog_logentry … SELECT` from the candidates' old and new values,
+on the ORM path one `callback_office.audit.record_many` call — the same entries
+(tests/security/test_audit_reconciliation.py).
 
 Running it twice with the same lists changes nothing the second time (`rows_changed == 0`,
 `discrepancies_new == 0`). The files are moved to `done/` only after the transaction commits; a
@@ -46,7 +49,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from auditlog.models import LogEntry
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Func, Min, Q, QuerySet, Sum, TextField, Value
@@ -65,6 +71,7 @@ from admissions.models import (
     RegistrationRecord,
     Season,
 )
+from callback_office.audit import current_actor, record_many
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +112,8 @@ class Outcome:
 def drop_dir(season_year: int, kind: str) -> Path:
     return Path(settings.IMPORT_DROP_DIR) / str(season_year) / kind
 
+
+CENTS = Decimal("0.01")  # Candidate.payment_amount's scale
 
 # keys per IN list on the ORM path (SQLite allows 32,766 parameters per statement)
 IN_CHUNK = 5000
@@ -190,8 +199,13 @@ def reconcile(
     trigger: str = "",
     job_id: str = "",
     progress: ProgressFn | None = None,
+    actor_id: int | None = None,
 ) -> ReconciliationRun:
     """Reconcile the season's dropped lists (or the given `sources`); return the run's summary.
+
+    `actor_id`: the user named as actor of the candidates' audit entries; by default the user
+    of the request (auditlog's context) or of the tracked job (the office's 立即对账), none for
+    the nightly cron job.
 
     Raises on failure after recording it (the job is then retried by rq); the database is left
     as it was.
@@ -200,12 +214,36 @@ def reconcile(
     today = today or timezone.localdate()
     if progress is None:
         from callback_office.jobs import report_progress as progress
+    if actor_id is None:
+        actor_id = _default_actor_id()
     # One reconciliation per season at a time, from listing the dropped files to moving them:
     # a second run started at the same moment waits here, then finds the files already done.
     with season_lock(season):
         return _reconcile_locked(
-            season=season, sources=sources, today=today, trigger=trigger, job_id=job_id, progress=progress
+            season=season,
+            sources=sources,
+            today=today,
+            trigger=trigger,
+            job_id=job_id,
+            progress=progress,
+            actor_id=actor_id,
         )
+
+
+def _default_actor_id() -> int | None:
+    """Who started the run: the request's user, else the owner of the tracked rq job that runs
+    it (an office user's 立即对账), else nobody (the nightly cron job, a shell)."""
+    from rq import get_current_job
+
+    actor = current_actor()
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        return actor.pk
+    job = get_current_job()
+    owner_id = job.meta.get("owner_id") if job is not None else None
+    if owner_id is None:
+        return None
+    # the entries' actor is a foreign key: a user deleted since the click is nobody
+    return owner_id if get_user_model().objects.filter(pk=owner_id).exists() else None
 
 
 # Class id of the PostgreSQL advisory locks taken by reconciliations (object id: the season).
@@ -243,6 +281,7 @@ def _reconcile_locked(
     trigger: str,
     job_id: str,
     progress: ProgressFn,
+    actor_id: int | None,
 ) -> ReconciliationRun:
     season_year = season.year
     # Runs killed with their worker never finished (the lock is ours, so none is still going):
@@ -269,7 +308,9 @@ def _reconcile_locked(
         ]
         with transaction.atomic():
             Season.objects.select_for_update().filter(pk=season.pk).first()
-            outcome = _apply(season=season, sources=sources, run=run, today=today, progress=progress)
+            outcome = _apply(
+                season=season, sources=sources, run=run, today=today, progress=progress, actor_id=actor_id
+            )
             for s in sources:
                 if s.path is not None:
                     folder = "rejected" if s.rejected else "done"
@@ -296,7 +337,13 @@ def _reconcile_locked(
 
 
 def _apply(
-    *, season: Season, sources: list[Source], run: ReconciliationRun, today: dt.date, progress: ProgressFn
+    *,
+    season: Season,
+    sources: list[Source],
+    run: ReconciliationRun,
+    today: dt.date,
+    progress: ProgressFn,
+    actor_id: int | None = None,
 ) -> Outcome:
     """Collect the rows (duplicates dropped and reported), then write: set-based SQL on
     PostgreSQL (a temp table per list, a handful of statements whatever the number of rows),
@@ -314,6 +361,7 @@ def _apply(
             today=today,
             progress=progress,
             out=out,
+            actor_id=actor_id,
         )
     else:
         _apply_orm(
@@ -325,6 +373,7 @@ def _apply(
             today=today,
             progress=progress,
             out=out,
+            actor_id=actor_id,
         )
     return out
 
@@ -444,6 +493,7 @@ def _apply_sql(
     today: dt.date,
     progress: ProgressFn,
     out: Outcome,
+    actor_id: int | None,
 ) -> None:
     """COPY the lists into temp tables, then upsert records, update candidates and upsert
     discrepancies with a few INSERT … SELECT / UPDATE … FROM statements."""
@@ -461,7 +511,7 @@ def _apply_sql(
             return cursor.rowcount
 
         # the run's rows (seq: the order they were read in, payments first), and its findings
-        for table in ("recon_payment", "recon_registration", "recon_found"):
+        for table in ("recon_payment", "recon_registration", "recon_found", "recon_state"):
             execute(f"DROP TABLE IF EXISTS {table}")
         execute(
             "CREATE TEMP TABLE recon_payment (seq integer, exam_number varchar(32), paid_on date,"
@@ -545,29 +595,39 @@ def _apply_sql(
         execute(f"ANALYZE {pay}")
         execute(f"ANALYZE {reg}")
 
-        # 3. the listed candidates' payment and registration state, from all their records
-        cursor.execute(
-            f"UPDATE {cand} c SET paid_on = s.first, payment_amount = s.total, updated_at = %s"
-            " FROM (SELECT p.candidate_id, min(p.paid_on) AS first, sum(p.amount) AS total"
-            f"  FROM {pay} p WHERE p.candidate_id IN (SELECT candidate_id FROM recon_payment)"
-            "  GROUP BY p.candidate_id) s"
-            " WHERE c.id = s.candidate_id"
-            " AND (c.paid_on IS DISTINCT FROM s.first OR c.payment_amount IS DISTINCT FROM s.total)"
-            " RETURNING c.id",
+        # 3. the listed candidates' payment and registration state, from all their records:
+        # the candidates it changes, old and new values side by side (their rows locked, so the
+        # old values are the ones the UPDATE overwrites), then their audit entries, then the
+        # UPDATE — three statements whatever the number of candidates.
+        execute(
+            "CREATE TEMP TABLE recon_state ON COMMIT DROP AS"
+            " SELECT c.id, c.exam_number, n.paid_listed, n.first, n.total, n.registered_listed,"
+            " n.registered_on, c.paid_on AS old_paid_on, c.payment_amount AS old_payment_amount,"
+            " c.enrolled_on AS old_enrolled_on"
+            " FROM (SELECT coalesce(s.candidate_id, r.candidate_id) AS id,"
+            "  s.candidate_id IS NOT NULL AS paid_listed, s.first, s.total,"
+            "  r.candidate_id IS NOT NULL AS registered_listed, r.registered_on"
+            "  FROM (SELECT p.candidate_id, min(p.paid_on) AS first, sum(p.amount) AS total"
+            f"   FROM {pay} p WHERE p.candidate_id IN (SELECT candidate_id FROM recon_payment)"
+            "   GROUP BY p.candidate_id) s"
+            "  FULL JOIN (SELECT DISTINCT ON (candidate_id) candidate_id, registered_on"
+            f"   FROM {reg} WHERE candidate_id IN (SELECT candidate_id FROM recon_registration)"
+            "   ORDER BY candidate_id, id DESC) r ON r.candidate_id = s.candidate_id) n"
+            f" JOIN {cand} c ON c.id = n.id"
+            " WHERE (n.paid_listed AND (c.paid_on IS DISTINCT FROM n.first"
+            "  OR c.payment_amount IS DISTINCT FROM n.total))"
+            " OR (n.registered_listed AND c.enrolled_on IS DISTINCT FROM n.registered_on)"
+            " FOR NO KEY UPDATE OF c"
+        )
+        _audit_candidates_sql(execute=execute, now=now, actor_id=actor_id)
+        out.rows_changed += execute(
+            f"UPDATE {cand} c SET"
+            " paid_on = CASE WHEN n.paid_listed THEN n.first ELSE c.paid_on END,"
+            " payment_amount = CASE WHEN n.paid_listed THEN n.total ELSE c.payment_amount END,"
+            " enrolled_on = CASE WHEN n.registered_listed THEN n.registered_on ELSE c.enrolled_on END,"
+            " updated_at = %s FROM recon_state n WHERE c.id = n.id",
             [now],
         )
-        changed = {pk for (pk,) in cursor.fetchall()}
-        cursor.execute(
-            f"UPDATE {cand} c SET enrolled_on = r.registered_on, updated_at = %s"
-            " FROM (SELECT DISTINCT ON (candidate_id) candidate_id, registered_on"
-            f"  FROM {reg} WHERE candidate_id IN (SELECT candidate_id FROM recon_registration)"
-            "  ORDER BY candidate_id, id DESC) r"
-            " WHERE c.id = r.candidate_id AND c.enrolled_on IS DISTINCT FROM r.registered_on"
-            " RETURNING c.id",
-            [now],
-        )
-        changed.update(pk for (pk,) in cursor.fetchall())
-        out.rows_changed += len(changed)
         _between_batches()
 
         # 4. state-based findings over the whole season
@@ -586,9 +646,42 @@ def _apply_sql(
         out.discrepancies_new, out.discrepancies_open = _upsert_discrepancies_sql(
             execute=execute, cursor=cursor, season=season, run=run, now=now
         )
-        for table in ("recon_payment", "recon_registration", "recon_found"):
+        for table in ("recon_payment", "recon_registration", "recon_found", "recon_state"):
             execute(f"DROP TABLE {table}")
     progress(total_rows, total_rows)
+
+
+def _audit_text(column: str, kind: str) -> str:
+    """SQL for a value as `callback_office.audit.record_many` writes it: str(value), "None"."""
+    text = f"to_char({column}, 'YYYY-MM-DD')" if kind == "date" else f"{column}::text"
+    return f"coalesce({text}, 'None')"
+
+
+# recon_state's (listed flag, old column, new column, kind) per audited candidate field
+AUDITED_SQL = {
+    "paid_on": ("paid_listed", "old_paid_on", "first", "date"),
+    "payment_amount": ("paid_listed", "old_payment_amount", "total", "numeric"),
+    "enrolled_on": ("registered_listed", "old_enrolled_on", "registered_on", "date"),
+}
+
+
+def _audit_candidates_sql(*, execute: Callable[..., int], now: dt.datetime, actor_id: int | None) -> int:
+    """The audit entries of the candidates in recon_state, in one INSERT … SELECT: the same rows
+    `record_many(Candidate, [(id, 考生号, {field: (old, new)})])` writes on the ORM path — UPDATE,
+    object_repr = 考生号 (no personal data), `changes` {"field": ["old", "new"]} with the changed
+    fields only, changes_text empty, the run's time, the actor or NULL."""
+    pairs = ", ".join(
+        f"'{name}', CASE WHEN {listed} AND {old} IS DISTINCT FROM {new}"
+        f" THEN jsonb_build_array({_audit_text(old, kind)}, {_audit_text(new, kind)}) END"
+        for name, (listed, old, new, kind) in AUDITED_SQL.items()
+    )
+    return execute(
+        f"INSERT INTO {LogEntry._meta.db_table} (content_type_id, object_pk, object_id, object_repr,"
+        " action, changes, changes_text, timestamp, actor_id)"
+        " SELECT %s, id::text, id, exam_number, %s, jsonb_strip_nulls(jsonb_build_object("
+        f"{pairs})), '', %s, %s FROM recon_state ORDER BY recon_state.id",
+        [ContentType.objects.get_for_model(Candidate).pk, LogEntry.Action.UPDATE, now, actor_id],
+    )
 
 
 def _upsert_discrepancies_sql(
@@ -647,6 +740,7 @@ def _apply_orm(
     today: dt.date,
     progress: ProgressFn,
     out: Outcome,
+    actor_id: int | None,
 ) -> None:
     def find(kind: str, exam_number: str, candidate_id: int | None, details: str) -> None:
         found.setdefault((kind, exam_number), (candidate_id, details))
@@ -760,6 +854,8 @@ def _apply_orm(
         )
         for s in sums:
             c = by_id[s["candidate_id"]]
+            # at the column's scale (SQLite's SUM of 5000.00 reads back as Decimal("5000"))
+            s["total"] = s["total"].quantize(CENTS)
             if c["paid_on"] != s["first"] or c["payment_amount"] != s["total"]:
                 obj = changed.setdefault(
                     c["id"],
@@ -787,6 +883,15 @@ def _apply_orm(
                     ),
                 )
                 obj.enrolled_on = day
+    # their audit entries (old → new; bulk_update sends no model signal), in this transaction
+    record_many(
+        Candidate,
+        [
+            (pk, by_id[pk]["exam_number"], {f: (by_id[pk][f], getattr(obj, f)) for f in AUDITED_SQL})
+            for pk, obj in sorted(changed.items())
+        ],
+        actor=get_user_model()(pk=actor_id) if actor_id is not None else None,
+    )
     now = timezone.now()
     for obj in changed.values():
         obj.updated_at = now
