@@ -1,5 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import resources
 from import_export.fields import Field
@@ -9,7 +11,16 @@ from callback_office.admin_export import OfficeExportMixin, with_season
 from callback_office.privacy import mask_id_number
 from callbacks.choices import TeamKind
 from callbacks.imports import RosterResource
-from callbacks.models import Assignment, Attendance, Caller, ContactLog, ProspectReport, Team
+from callbacks.models import (
+    TEAM_SIZE_MAX,
+    TEAM_SIZE_MIN,
+    Assignment,
+    Attendance,
+    Caller,
+    ContactLog,
+    ProspectReport,
+    Team,
+)
 
 
 class TeamAdminResource(resources.ModelResource):
@@ -53,12 +64,23 @@ class TeamAdmin(OfficeExportMixin, admin.ModelAdmin):
     resource_classes = [TeamAdminResource]
     list_select_related_for_export = ("season", "leader")
     prefetch_for_export = ("supervisors", "members")
-    list_display = ["name", "season", "kind", "leader", "sort_order"]
+    list_display = ["name", "season", "kind", "leader", "size", "sort_order"]
     list_editable = ["sort_order"]
     list_filter = ["season", "kind"]
     search_fields = ["name"]
     raw_id_fields = ["leader"]
     filter_horizontal = ["supervisors"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("members"))
+
+    @admin.display(description=_("人数"), ordering="member_count")
+    def size(self, obj: Team) -> str:
+        """Members, flagged when a regular team is outside the plan's 8–13."""
+        n = obj.member_count
+        if obj.kind == TeamKind.REGULAR and not TEAM_SIZE_MIN <= n <= TEAM_SIZE_MAX:
+            return f"{n} ⚠"
+        return str(n)
 
 
 @admin.register(Caller)
@@ -79,6 +101,18 @@ class CallerAdmin(OfficeExportMixin, admin.ModelAdmin):
     list_filter = ["season", "kind", "is_supervisor", "is_strike", "qualification_status"]
     search_fields = ["staff_no", "name", "department"]
     raw_id_fields = ["user", "team"]
+
+    def save_model(self, request, obj: Caller, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # Moving someone between teams: say so when a regular team leaves the plan's 8–13.
+        teams = {obj.team_id, form.initial.get("team")} - {None}
+        for team in Team.objects.filter(pk__in=teams, kind=TeamKind.REGULAR).annotate(n=Count("members")):
+            if not TEAM_SIZE_MIN <= team.n <= TEAM_SIZE_MAX:
+                messages.warning(
+                    request,
+                    gettext("小组“%(team)s”现有 %(n)s 人，通常为 %(min)s–%(max)s 人")
+                    % {"team": team.name, "n": team.n, "min": TEAM_SIZE_MIN, "max": TEAM_SIZE_MAX},
+                )
 
 
 @admin.register(Assignment)
