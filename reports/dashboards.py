@@ -1281,7 +1281,7 @@ def supervisor_dashboard(*, user: AbstractBaseUser, season: Season) -> Superviso
                 team.name,
                 r.get("drawn", 0),
                 r.get("scored", 0),
-                Decimal(avg).quantize(TENTH) if avg is not None else None,
+                Decimal(avg).quantize(TENTH, rounding=ROUND_HALF_UP) if avg is not None else None,
             ]
         )
     wt = Table(
@@ -1294,7 +1294,7 @@ def supervisor_dashboard(*, user: AbstractBaseUser, season: Season) -> Superviso
             [
                 timezone.localdate(r["week"]) if timezone.is_aware(r["week"]) else r["week"].date(),
                 r["n"],
-                Decimal(r["avg"]).quantize(TENTH),
+                Decimal(r["avg"]).quantize(TENTH, rounding=ROUND_HALF_UP),
             ]
         )
     ct = Table(

@@ -380,3 +380,22 @@ def test_team_dashboard_members_from_the_contact_log(demo, client):
         tenth(Decimal(total["seconds"]), 60),
     )
     assert len(rows) == len(callers) + 1 and total["回访次数"] > 0
+
+
+def test_supervisor_average_rounds_half_up(demo, client):
+    """An average exactly halfway (97.05) shows as 97.1, the one rounding rule of the project
+    (ROUND_HALF_UP), in the team row and the week row alike — not the banker's 97.0."""
+    lead_ids = Team.objects.filter(season=demo, kind=TeamKind.SUPERVISION).values("leader_id")
+    sup = Caller.objects.filter(season=demo, is_supervisor=True, supervised_teams__kind=TeamKind.REGULAR)
+    sup = sup.exclude(id__in=lead_ids).order_by("id").first()
+    scores = AuditScore.objects.filter(item__team__supervisors=sup, item__sample__season=demo).order_by("id")
+    ids = list(scores.values_list("id", flat=True))
+    assert len(ids) >= 2
+    scores.update(total=Decimal("97.00"))
+    AuditScore.objects.filter(id=ids[0]).update(total=Decimal("97.00") + Decimal("0.05") * len(ids))
+    client.force_login(sup.user)
+    response = client.get("/reports/dashboards/supervision/")
+    teams = list(Team.objects.filter(season=demo, supervisors=sup))
+    expected = expected_supervision(demo, teams)
+    assert rendered_supervision(response) == expected
+    assert {avg for _n, avg in expected["weeks"].values()} == {"97.1"}
