@@ -4,11 +4,13 @@ against independent counts, and every page opens for its role."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 
+import openpyxl
 import pytest
 from django.contrib.auth.models import User
 from django.db.models import Count, Exists, OuterRef, Q, Sum
@@ -331,6 +333,16 @@ def test_province_reports_count_no_shows_and_withdrawals(demo, client):
     tables = page_tables(client.get("/reports/provinces/", {"province": most}))
     assert [r["考生号"] for r in tables["noshow"]] == sorted(expected[most]["noshow"])
     assert [r["考生号"] for r in tables["withdrawn"]] == sorted(expected[most]["withdrawn"])
+    # the export sent to the provinces: one sheet per province with no-shows, the same numbers
+    response = client.get("/reports/provinces/", {"format": "xlsx", "lists": "noshow"})
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+    sheets = {}
+    for ws in book.worksheets:
+        head, *rows = ws.iter_rows(values_only=True)
+        sheets[ws.title] = [row[head.index("考生号")] for row in rows]
+    assert sheets == {name: sorted(p["noshow"]) for name, p in expected.items() if p["noshow"]}
+
     quitters = next(name for name, p in sorted(expected.items()) if p["withdrawn"])
     tables = page_tables(client.get("/reports/provinces/", {"province": quitters}))
     assert [r["考生号"] for r in tables["withdrawn"]] == sorted(expected[quitters]["withdrawn"])
