@@ -15,12 +15,13 @@ What writes history (see RELIABILITY.md for the list and its tests):
 - contact logging moves the candidate's status with an UPDATE (F() counters under a row lock),
   which sends no model signal: `callbacks.services.contact_log` writes that entry itself with
   `record_many`, inside its transaction (old status read under the lock);
-- bulk paths that bypass signals (reconciliation `bulk_update` of paid_on/payment_amount/
-  enrolled_on, the imports' fast inserts, claims/distribution `bulk_create` of assignments,
-  strike-case transitions by conditional `update()`, withdrawal completion's candidate UPDATE)
-  keep their own records: ReconciliationRun + PaymentRecord/RegistrationRecord, ImportBatch
-  rows, Assignment rows themselves (who, source, created_at), StrikeCase's *_by/*_at columns,
-  WithdrawalRequest (logged here) with withdrawn_on. `record_update()` is the hook for a service
+- the nightly reconciliation writes its candidates' entries (paid_on/payment_amount/enrolled_on)
+  itself, set-based: one INSERT … SELECT in the same format on PostgreSQL, `record_many` elsewhere;
+- other bulk paths that bypass signals (the imports' fast inserts, claims/distribution
+  `bulk_create` of assignments, strike-case transitions by conditional `update()`, withdrawal
+  completion's candidate UPDATE) keep their own records too: ImportBatch rows, Assignment rows
+  themselves (who, source, created_at), StrikeCase's *_by/*_at columns, WithdrawalRequest
+  (logged here) with withdrawn_on. `record_update()` is the hook for a service
   that wants an entry for such a path.
 """
 
