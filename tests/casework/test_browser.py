@@ -79,6 +79,8 @@ def test_caller_uploads_materials_and_leader_approves_an_escalation(page, live_s
     expect(page.get_by_text("材料已上传。")).to_be_visible()
     expect(page.locator("#materials-complete")).to_be_visible()
     expect(page.locator("table img")).to_have_count(1)
+    # the thumbnail is fetched after the row appears: wait for it to finish loading
+    page.wait_for_function("() => { const i = document.querySelector('table img'); return i && i.complete; }")
     assert page.locator("table img").evaluate("img => img.naturalWidth") == 64
 
     # the caller escalates the unreachable candidate
