@@ -18,6 +18,7 @@ from subsidies.engine.serialize import facts_from_dict
 from subsidies.engine.strike import STRIKE_LABELS
 from subsidies.engine.teams import team_pool
 from subsidies.models import PayoutLine, PayoutRun
+from subsidies.selectors import LINE_FIELDS
 
 ZERO = Decimal("0.00")
 
@@ -56,21 +57,6 @@ def rate_cell(admitted: int, enrolled: int) -> Decimal | None:
 # One pass over the run's lines, streamed from the database in chunks (never all in memory):
 # the lines and awards sheets are written as the lines go by, and what the other sheets need
 # is summed on the way (per person and category, per supervisor and team, per strike holder).
-LINE_FIELDS = (
-    "person_id",
-    "person__staff_no",
-    "person__name",
-    "rule",
-    "category",
-    "subject",
-    "inputs",
-    "rate",
-    "tier",
-    "steps",
-    "points",
-    "amount",
-    "reason",
-)
 CHUNK = 2000
 CATEGORY_INDEX = {k: i for i, k in enumerate(MONEY_COLUMNS)}
 SUPERVISION_RULES = ("supervision", "supervision_uplift", "wrong_withdrawal_team")

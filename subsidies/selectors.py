@@ -79,28 +79,28 @@ class RunView:
     people: list[PersonSummary]
 
 
+# A payout line as the pages and the workbook read it (subsidies.exports streams the same fields).
+LINE_FIELDS = (
+    "person_id",
+    "person__staff_no",
+    "person__name",
+    "rule",
+    "category",
+    "subject",
+    "inputs",
+    "rate",
+    "tier",
+    "steps",
+    "points",
+    "amount",
+    "reason",
+)
+
+
 def run_view(run: PayoutRun) -> RunView:
     facts = facts_from_dict(run.facts)
     teams = {t.id: t.name for t in facts.teams}
-    lines = list(
-        PayoutLine.objects.filter(run=run)
-        .order_by("position")
-        .values(
-            "person_id",
-            "person__staff_no",
-            "person__name",
-            "rule",
-            "category",
-            "subject",
-            "inputs",
-            "rate",
-            "tier",
-            "steps",
-            "points",
-            "amount",
-            "reason",
-        )
-    )
+    lines = list(PayoutLine.objects.filter(run=run).order_by("position").values(*LINE_FIELDS))
     people: dict[int, PersonSummary] = {}
     for c in facts.callers:
         people[c.id] = PersonSummary(
