@@ -29,7 +29,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from admissions.choices import CallbackStatus
-from admissions.models import Candidate, Season
+from admissions.models import Candidate, ProvincePolicy, Season
+from callback_office.prepared import PreparedValues, concrete_columns, instance_from_values
 from callback_office.roles import is_office
 from callbacks.models import Assignment, Caller, ContactLog, ProspectReport, Team
 
@@ -46,17 +47,31 @@ def caller_for(*, user: AbstractBaseUser, season: Season) -> Caller | None:
 
 def caller_current(*, user: AbstractBaseUser) -> Caller | None:
     """The user's caller profile in the current season (the latest year, as `season_current`),
-    with its season and team, in one query; cached like `caller_for`. None when the user has no
-    profile this season (the caller then finds the season by `season_current`)."""
+    with its season and team, in one precompiled query; cached like `caller_for`. None when the
+    user has no profile this season (the caller then finds the season by `season_current`)."""
     if not user.is_authenticated:
         return None
-    latest = Season.objects.order_by("-year").values("pk")[:1]
-    caller = (
-        Caller.objects.select_related("season", "team").filter(user=user, season=Subquery(latest)).first()
-    )
-    if caller is not None:
-        user.__dict__.setdefault("_caller_cache", {})[caller.season_id] = caller
+    rows = _caller_current_rows(user_id=user.pk)
+    if not rows:
+        return None
+    caller = instance_from_values(Caller, rows[0])
+    caller.season = instance_from_values(Season, rows[0], "season__")
+    caller.team = instance_from_values(Team, rows[0], "team__")
+    user.__dict__.setdefault("_caller_cache", {})[caller.season_id] = caller
     return caller
+
+
+# Every page of the workspace starts with it: compiled once (select_related and the subquery
+# cost more to compile than to run).
+_caller_current_rows = PreparedValues(
+    lambda user_id: Caller.objects.filter(
+        user_id=user_id, season=Subquery(Season.objects.order_by("-year").values("pk")[:1])
+    ).values(
+        *concrete_columns(Caller), *concrete_columns(Season, "season__"), *concrete_columns(Team, "team__")
+    ),
+    sample_a={"user_id": -2_000_000_001},
+    sample_b={"user_id": -2_000_000_002},
+)
 
 
 def team_ids_for(*, user: AbstractBaseUser, season: Season) -> set[int]:
@@ -230,19 +245,77 @@ def _phase_expression() -> Case:
 def my_candidates(*, caller: Caller, now: dt.datetime | None = None) -> QuerySet[Candidate]:
     """The caller's active candidates with `next_call_at`, `work_phase`, `call_priority` and
     `followup_due` annotated, in "next to call" order (`next_to_call_order`)."""
-    now = now or timezone.now()
+    return _my_candidates(caller_id=caller.pk, season_id=caller.season_id, now=now or timezone.now())
+
+
+def _my_candidates(*, caller_id: int, season_id: int, now: dt.datetime) -> QuerySet[Candidate]:
     # One join to the caller's active assignment (at most one per candidate: the partial unique
     # constraint), filtered and read in the same filter() so that `next_call_at` is a column of
     # that join: the ordering and the two CASEs below reuse it instead of each repeating a
     # correlated subquery (index `assignment_active_by_caller`).
     qs = (
         Candidate.objects.filter(
-            season_id=caller.season_id, assignments__caller=caller, assignments__active=True
+            season_id=season_id, assignments__caller_id=caller_id, assignments__active=True
         )
         .select_related("province")
         .annotate(next_call_at=F("assignments__next_call_at"))
     )
     return annotate_work(qs, now=now).order_by(*next_to_call_order())
+
+
+# The columns of a "my candidates" row, and the unfiltered first page (one row more than the page
+# shows, to know whether there is a second) compiled once per process: the list every caller
+# opens all day.
+MY_CANDIDATE_FIELDS = (
+    "id",
+    "name",
+    "exam_number",
+    "province__province",
+    "province__withdrawable",
+    "work_phase",
+    "status",
+    "last_contact_at",
+    "contact_count",
+    "contact_seconds",
+    "paid_on",
+    "enrolled_on",
+    "masters_track_interest",
+    "next_call_at",
+    "followup_due",
+)
+MY_CANDIDATES_PAGE = 100
+my_candidates_first_page = PreparedValues(
+    lambda **args: _my_candidates(**args).values(*MY_CANDIDATE_FIELDS)[: MY_CANDIDATES_PAGE + 1],
+    sample_a={
+        "caller_id": -2_000_000_001,
+        "season_id": -2_000_000_002,
+        "now": dt.datetime(1901, 1, 2, tzinfo=dt.UTC),
+    },
+    sample_b={
+        "caller_id": -2_000_000_003,
+        "season_id": -2_000_000_004,
+        "now": dt.datetime(1902, 3, 4, tzinfo=dt.UTC),
+    },
+)
+
+
+# The season's provinces (the filter form's choices, in the HTML cache's key).
+season_provinces = PreparedValues(
+    lambda season_id: ProvincePolicy.objects.filter(season_id=season_id).values("pk", "province"),
+    sample_a={"season_id": -2_000_000_001},
+    sample_b={"season_id": -2_000_000_002},
+)
+
+
+def followups_due_in(rows: list[dict], limit: int = 20) -> list[dict]:
+    """The due follow-ups among the first rows of the unfiltered list: they come first in "next
+    to call" order (oldest due first), so the list's first page holds the reminders' answer
+    (`followups_due`) without another query."""
+    return [
+        {"id": r["id"], "name": r["name"], "next_call_at": r["next_call_at"]}
+        for r in rows[:limit]
+        if r["followup_due"]
+    ]
 
 
 def annotate_work(qs: QuerySet[Candidate], *, now: dt.datetime) -> QuerySet[Candidate]:
@@ -279,14 +352,19 @@ def next_to_call_order() -> list:
     ]
 
 
-def followups_due(*, caller: Caller, now: dt.datetime | None = None) -> QuerySet[Assignment]:
-    """The caller's follow-ups that are due (reminders on the list)."""
+def followups_due(*, caller: Caller, now: dt.datetime | None = None, limit: int = 20) -> list[dict]:
+    """The caller's follow-ups that are due, oldest first (reminders on the list): candidate
+    `id`, `name` and `next_call_at`."""
     now = now or timezone.now()
-    return (
+    rows = (
         Assignment.objects.filter(caller=caller, active=True, next_call_at__lte=now)
-        .select_related("candidate")
-        .order_by("next_call_at")
+        .order_by("next_call_at", F("candidate__last_contact_at").asc(nulls_first=True), "candidate_id")
+        .values("candidate_id", "candidate__name", "next_call_at")[:limit]
     )
+    return [
+        {"id": r["candidate_id"], "name": r["candidate__name"], "next_call_at": r["next_call_at"]}
+        for r in rows
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from callbacks.filters import CandidateFilter
 from callbacks.forms import ClaimForm, ContactLogForm, FollowupForm, ProspectReportForm, ReleaseForm
 from callbacks.models import Caller
 
-PAGE_SIZE = 100
+PAGE_SIZE = selectors.MY_CANDIDATES_PAGE  # every list of the workspace
 
 
 def _season() -> Season:
@@ -60,13 +60,14 @@ def _caller(request: HttpRequest, season: Season) -> Caller | None:
     return selectors.caller_for(user=request.user, season=season)
 
 
-def _page(request: HttpRequest, qs, size: int = PAGE_SIZE) -> Page:
+def _page(request: HttpRequest, qs, size: int = PAGE_SIZE, first_rows: list | None = None) -> Page:
     """The requested page. The first page reads one row more than it shows: when that row is not
-    there, the list is complete and no COUNT query is needed (a caller's list usually fits)."""
+    there, the list is complete and no COUNT query is needed (a caller's list usually fits).
+    `first_rows`: those rows, when the caller already read them."""
     number = request.GET.get("page")
     if number not in (None, "", "1"):
         return Paginator(qs, size).get_page(number)
-    rows = list(qs[: size + 1])
+    rows = list(qs[: size + 1]) if first_rows is None else first_rows
     if len(rows) <= size:
         return Paginator(rows, size).page(1)
     return Page(rows[:size], 1, Paginator(qs, size))
@@ -163,23 +164,33 @@ def my_candidates(request: HttpRequest) -> HttpResponse:
     """The caller's list in "next to call" order, filtered, 100 per page, constant queries."""
     caller = selectors.caller_current(user=request.user)
     season = caller.season if caller else _season()
-    qs = selectors.my_candidates(caller=caller) if caller else Candidate.objects.none()
-    filterset = CandidateFilter(request.GET or None, queryset=qs, season=season)
-    page = _page(request, filterset.qs.values(*MY_CANDIDATE_FIELDS) if caller else [])
-    due = list(selectors.followups_due(caller=caller)[:20]) if caller else []
+    now = timezone.now()
+    qs, first_rows, due = [], None, []
+    if caller is not None and request.GET:
+        qs = CandidateFilter(
+            request.GET, queryset=selectors.my_candidates(caller=caller, now=now), season=season
+        ).qs
+        qs = qs.values(*selectors.MY_CANDIDATE_FIELDS)
+        due = selectors.followups_due(caller=caller, now=now)
+    elif caller is not None:  # the list as every caller opens it: precompiled, reminders from its rows
+        args = {"caller_id": caller.pk, "season_id": caller.season_id, "now": now}
+        first_rows = selectors.my_candidates_first_page(**args)
+        due = selectors.followups_due_in(first_rows)
+        if len(first_rows) > PAGE_SIZE:  # more than a page: the paginator counts the list
+            qs = selectors.my_candidates(caller=caller, now=now).values(*selectors.MY_CANDIDATE_FIELDS)
+    page = _page(request, qs, first_rows=first_rows)
     return render(
         request,
         "callbacks/my_candidates.html",
         {
             "season": season,
             "caller": caller,
-            "filter": filterset,
-            "filter_fields": _filter_fields_html(filterset),
+            "filter_fields": _filter_fields_html(request, season),
             "page": page,
             "rows": _my_candidate_rows(page.object_list),
             "query": _query_without_page(request),
             "due": due,
-            "now": timezone.now(),
+            "now": now,
         },
     )
 
@@ -204,27 +215,32 @@ def _code_fingerprint(form_class: type, *template_names: str) -> str:
     return hashlib.sha256(repr((shape, sources)).encode()).hexdigest()[:16]
 
 
-def _filter_fields_html(filterset: CandidateFilter) -> SafeString:
+def _filter_fields_html(request: HttpRequest, season: Season) -> SafeString:
     """The filter form's fields as HTML, cached. Rendering its selects option by option through
     the template engine cost as much as the whole table; the HTML only changes with the language,
     the submitted values and the season's provinces, which are all in the key (so an imported
-    province shows at once)."""
-    form = filterset.form
-    provinces = list(form.fields["province"].queryset.values_list("pk", "province"))
-    values = [(name, form.data.getlist(name)) for name in form.fields] if form.is_bound else None
-    code = _code_fingerprint(type(filterset), "callbacks/_filter_fields.html")
+    province shows at once). The form is only built when the HTML is not in the cache."""
+    provinces = [(p["pk"], p["province"]) for p in selectors.season_provinces(season_id=season.pk)]
+    data = request.GET or None
+    values = [(name, data.getlist(name)) for name in CandidateFilter.base_filters] if data else None
+    code = _code_fingerprint(CandidateFilter, "callbacks/_filter_fields.html")
     state = (code, translation.get_language(), provinces, values)
     key = "workspace:filter-fields:" + hashlib.sha256(repr(state).encode()).hexdigest()
     html = cache_get(key)  # Redis down: render, no 500
     if html is None:
+        form = CandidateFilter(data, queryset=Candidate.objects.none(), season=season).form
         html = render_to_string("callbacks/_filter_fields.html", {"form": form})
         cache_set(key, html, FORM_HTML_CACHE_SECONDS)
     return mark_safe(html)
 
 
-def _short_time(value) -> str:
-    """Like the template filter `|date:"m-d H:i"` (current time zone), for list cells."""
-    return timezone.localtime(value).strftime("%m-%d %H:%M") if value else ""
+def _short_time(value, tz) -> str:
+    """Like the template filter `|date:"m-d H:i"` in time zone `tz` (the current one, looked up
+    once per list: the lookup cost more than the conversion), for list cells."""
+    if not value:
+        return ""
+    t = value.astimezone(tz)
+    return f"{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
 
 
 # One row of "my candidates". The 100 rows of a page are rendered here rather than in a template
@@ -233,23 +249,6 @@ def _short_time(value) -> str:
 # `escape_html` (the stdlib function behind Django's `escape`, without its lazy-string wrapper);
 # the labels, once per request. The rows are read as plain values, not model instances.
 TENTH = Decimal("0.1")
-MY_CANDIDATE_FIELDS = (
-    "id",
-    "name",
-    "exam_number",
-    "province__province",
-    "province__withdrawable",
-    "work_phase",
-    "status",
-    "last_contact_at",
-    "contact_count",
-    "contact_seconds",
-    "paid_on",
-    "enrolled_on",
-    "masters_track_interest",
-    "next_call_at",
-    "followup_due",
-)
 MY_CANDIDATE_ROW = (
     "<tr{row_class}>"
     '<td><a href="{url}">{name}</a></td>'
@@ -274,7 +273,7 @@ def _labels(choices) -> dict[str, str]:
 
 
 def _my_candidate_rows(candidates) -> SafeString:
-    """The table rows of "my candidates" (dicts of MY_CANDIDATE_FIELDS): choice labels
+    """The table rows of "my candidates" (dicts of `selectors.MY_CANDIDATE_FIELDS`): choice labels
     translated once per request (not once per row), times formatted without template filters,
     links from one reversed URL."""
     status_labels = _labels(CallbackStatus.choices)
@@ -290,10 +289,11 @@ def _my_candidate_rows(candidates) -> SafeString:
     # template's localisation is the language's decimal separator.
     decimal_sep = escape_html(get_format("DECIMAL_SEPARATOR"))
     head, tail = reverse("callbacks:candidate_detail", args=[0]).rsplit("/0/", 1)
+    tz = timezone.get_current_timezone()
     rows = []
     for c in candidates:
         due = c["followup_due"]
-        next_call = _short_time(c["next_call_at"])
+        next_call = _short_time(c["next_call_at"], tz)
         if next_call:
             next_call = f'<span class="tag{" warn" if due else ""}">{next_call}</span>'
         status = c["status"]
@@ -309,7 +309,7 @@ def _my_candidate_rows(candidates) -> SafeString:
                 phase=phase_labels[c["work_phase"]],
                 status=escape_html(status),
                 status_label=status_labels.get(status) or escape_html(status),
-                last_contact=_short_time(c["last_contact_at"]) or "—",
+                last_contact=_short_time(c["last_contact_at"], tz) or "—",
                 count=int(c["contact_count"]),
                 minutes=str(minutes).replace(".", decimal_sep),
                 paid=paid if c["paid_on"] else "—",

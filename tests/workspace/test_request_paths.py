@@ -104,7 +104,7 @@ def test_my_candidates_counts_only_when_the_first_page_is_full(as_caller, caller
     for _ in range(3):
         held(caller)
     as_caller.get(url)  # warm caches (content types, filter fields)
-    with django_assert_num_queries(7):  # session, user, roles, caller+season, due, provinces, rows
+    with django_assert_num_queries(6):  # session, user, roles, caller+season+team, provinces, rows
         response = as_caller.get(url)
     assert response.context["page"].paginator.count == 3
     assert "共 3 名" in response.content.decode()

@@ -1,0 +1,147 @@
+"""Precompiled queries (callback_office.prepared) give exactly what the ORM gives.
+
+"My candidates" opens with a query compiled once per process, and its reminders come from that
+query's rows. These tests compare both, on PostgreSQL and SQLite, with every kind of row the
+order distinguishes (due follow-ups, never contacted, hesitant, unreachable, decided, a tie),
+and check that a query whose SQL cannot be reused is refused instead of mis-bound.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import User
+from django.db.models import F, Value
+from django.utils import timezone
+
+from admissions.choices import CallbackStatus
+from admissions.models import Candidate, Season
+from callback_office.prepared import NotPreparable, PreparedValues
+from callbacks import selectors
+from callbacks.models import Assignment
+from tests.factories import AssignmentFactory, CallerFactory, CandidateFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+
+def held(caller, *, next_call_at=None, **kw):
+    candidate = CandidateFactory(season=caller.season, **kw)
+    AssignmentFactory(caller=caller, candidate=candidate, next_call_at=next_call_at)
+    return candidate
+
+
+@pytest.fixture
+def varied(caller):
+    """25 due follow-ups (more than the 20 reminders), two of them due at the same minute, and
+    every other priority group, plus another caller's candidates that must not show."""
+    now = timezone.now()
+    for i in range(25):
+        held(caller, next_call_at=now - dt.timedelta(minutes=i % 23), status=CallbackStatus.HESITANT)
+    held(caller, next_call_at=now + dt.timedelta(days=1))  # a follow-up not yet due
+    held(caller, status=CallbackStatus.UNCONTACTED)
+    held(caller, status=CallbackStatus.HESITANT, contact_count=2, last_contact_at=now - dt.timedelta(days=2))
+    held(
+        caller, status=CallbackStatus.UNREACHABLE, contact_count=4, last_contact_at=now - dt.timedelta(days=1)
+    )
+    held(caller, status=CallbackStatus.CONFIRMED, contact_count=1, last_contact_at=now)
+    other = CallerFactory(season=caller.season, team=caller.team)
+    held(other, next_call_at=now - dt.timedelta(hours=1))
+    return now
+
+
+def orm_first_page(caller, now):
+    qs = selectors.my_candidates(caller=caller, now=now).values(*selectors.MY_CANDIDATE_FIELDS)
+    return list(qs[: selectors.MY_CANDIDATES_PAGE + 1])
+
+
+def test_first_page_is_the_orm_list_row_for_row(caller, varied):
+    rows = selectors.my_candidates_first_page(caller_id=caller.pk, season_id=caller.season_id, now=varied)
+    assert len(rows) == 30
+    assert rows == orm_first_page(caller, varied)  # same values, same types (converters applied)
+    assert isinstance(rows[0]["next_call_at"], dt.datetime) and rows[0]["next_call_at"].tzinfo is not None
+    assert [r["followup_due"] for r in rows].count(True) == 25
+
+
+def test_arguments_are_bound_per_call_not_frozen_at_the_first(caller, varied):
+    selectors.my_candidates_first_page(caller_id=caller.pk, season_id=caller.season_id, now=varied)
+    earlier = varied - dt.timedelta(minutes=10)  # fewer follow-ups are due then
+    rows = selectors.my_candidates_first_page(caller_id=caller.pk, season_id=caller.season_id, now=earlier)
+    assert rows == orm_first_page(caller, earlier)
+    assert [r["followup_due"] for r in rows].count(True) == 13  # due 10 minutes or more before
+    other = CallerFactory(season=caller.season)
+    held(other)
+    assert (
+        len(selectors.my_candidates_first_page(caller_id=other.pk, season_id=other.season_id, now=varied))
+        == 1
+    )
+    assert selectors.my_candidates_first_page(caller_id=caller.pk, season_id=-1, now=varied) == []
+
+
+def test_reminders_from_the_rows_are_the_due_query(caller, varied):
+    rows = selectors.my_candidates_first_page(caller_id=caller.pk, season_id=caller.season_id, now=varied)
+    due = selectors.followups_due_in(rows)
+    assert len(due) == 20
+    assert due == selectors.followups_due(caller=caller, now=varied)
+    assert [d["next_call_at"] for d in due] == sorted(d["next_call_at"] for d in due)
+
+
+def test_the_page_shows_the_oldest_due_reminders(client, caller, varied):
+    client.force_login(caller.user)
+    html = client.get("/callbacks/mine/").content.decode()
+    oldest = Assignment.objects.filter(caller=caller, next_call_at__lte=timezone.now()).order_by(
+        "next_call_at"
+    )
+    reminder_block = html.split('class="reminders"')[1].split("</div>")[0]
+    assert reminder_block.count('class="tag warn"') == 20
+    assert oldest.first().candidate.name in reminder_block
+
+
+def test_caller_current_loads_caller_season_and_team(caller, django_assert_num_queries):
+    newer = Season.objects.create(year=caller.season.year + 1)
+    user = User.objects.get(pk=caller.user_id)
+    assert selectors.caller_current(user=user) is None  # no profile in the latest season
+    newer.delete()
+    user = User.objects.get(pk=caller.user_id)
+    with django_assert_num_queries(1):
+        found = selectors.caller_current(user=user)
+        assert (found.pk, found.season.year, found.team.name) == (
+            caller.pk,
+            caller.season.year,
+            caller.team.name,
+        )
+    assert found._state.adding is False and found.season_id == caller.season_id
+    assert selectors.caller_for(user=user, season=caller.season) is found  # cached for the request
+    caller.team = None
+    caller.save()
+    assert selectors.caller_current(user=User.objects.get(pk=caller.user_id)).team is None
+
+
+def test_a_query_whose_sql_depends_on_the_arguments_is_refused(season):
+    by_flag = PreparedValues(
+        lambda flag: Candidate.objects.filter(paid_on__isnull=flag).values("id"),
+        sample_a={"flag": True},
+        sample_b={"flag": False},
+    )
+    with pytest.raises(NotPreparable):
+        by_flag(flag=True)
+
+
+def test_a_derived_parameter_is_refused(season):
+    shifted = PreparedValues(
+        lambda n: Candidate.objects.filter(contact_count=n + 1).values("id"),
+        sample_a={"n": 10},
+        sample_b={"n": 20},
+    )
+    with pytest.raises(NotPreparable):
+        shifted(n=1)
+
+
+def test_an_unused_argument_is_refused(season):
+    unused = PreparedValues(
+        lambda n: Candidate.objects.annotate(k=Value(1)).filter(contact_count=F("k")).values("id"),
+        sample_a={"n": 10},
+        sample_b={"n": 20},
+    )
+    with pytest.raises(NotPreparable):
+        unused(n=1)
