@@ -124,3 +124,14 @@ def instance_from_values(model, row: dict, prefix: str = "", using: str = "defau
     if values[names.index(model._meta.pk.attname)] is None:
         return None
     return model.from_db(using, names, values)
+
+
+def attach_prefetched(instance, name: str, objects: list) -> None:
+    """Leave `instance.<name>.all()` answering `objects` without a query, as `prefetch_related`
+    leaves it (the same cache, filled the same way)."""
+    qs = getattr(instance, name).all()
+    qs._result_cache = list(objects)
+    qs._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[name] = qs

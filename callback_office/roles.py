@@ -11,9 +11,12 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from callback_office.prepared import PreparedValues
 
 
 class Role(models.TextChoices):
@@ -49,12 +52,20 @@ def roles_of(user: Any) -> frozenset[Role]:
         return frozenset()
     cached = getattr(user, "_callback_roles", None)
     if cached is None:
-        names = set(user.groups.values_list("name", flat=True))
+        names = {row["name"] for row in _group_names(user_id=user.pk)}
         cached = frozenset(Role(n) for n in names if n in Role.values)
         if user.is_superuser:
             cached = cached | {Role.OFFICE}
         user._callback_roles = cached
     return cached
+
+
+# Asked on every request (the permission check, the menu): compiled once.
+_group_names = PreparedValues(
+    lambda user_id: Group.objects.filter(user__id=user_id).values("name"),
+    sample_a={"user_id": -2_000_000_001},
+    sample_b={"user_id": -2_000_000_002},
+)
 
 
 def has_role(user: Any, *roles: Role) -> bool:

@@ -29,8 +29,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from admissions.choices import CallbackStatus
-from admissions.models import Candidate, ProvincePolicy, Season
-from callback_office.prepared import PreparedValues, concrete_columns, instance_from_values
+from admissions.models import Candidate, CandidatePhone, ProvincePolicy, Season
+from callback_office.prepared import (
+    PreparedValues,
+    attach_prefetched,
+    concrete_columns,
+    instance_from_values,
+)
 from callback_office.roles import is_office
 from callbacks.models import Assignment, Caller, ContactLog, ProspectReport, Team
 
@@ -157,17 +162,40 @@ def candidate_held_by(*, caller: Caller, pk: int) -> Candidate | None:
     """The candidate `pk` if `caller` holds it (an active assignment), with the caller's
     `next_call_at` annotated, its province, season and phones loaded; else None.
 
-    The assigned caller's usual case in one query (plus the phones): such a candidate is in
-    `candidates_for`, and its caller sees full personal data and may log contacts."""
-    return (
-        Candidate.objects.filter(
-            season_id=caller.season_id, pk=pk, assignments__caller=caller, assignments__active=True
-        )
-        .annotate(next_call_at=F("assignments__next_call_at"))
-        .select_related("province", "season")
-        .prefetch_related("phones")
-        .first()
-    )
+    The assigned caller's usual case in one query (plus the phones), both precompiled: the path
+    of every logged contact. Such a candidate is in `candidates_for`, and its caller sees full
+    personal data and may log contacts."""
+    rows = _held_candidate_rows(caller_id=caller.pk, season_id=caller.season_id, pk=pk)
+    if not rows:
+        return None
+    candidate = instance_from_values(Candidate, rows[0])
+    candidate.province = instance_from_values(ProvincePolicy, rows[0], "province__")
+    candidate.season = instance_from_values(Season, rows[0], "season__")
+    candidate.next_call_at = rows[0]["next_call_at"]
+    phones = [instance_from_values(CandidatePhone, row) for row in _candidate_phone_rows(candidate_id=pk)]
+    attach_prefetched(candidate, "phones", phones)
+    return candidate
+
+
+_held_candidate_rows = PreparedValues(
+    lambda caller_id, season_id, pk: Candidate.objects.filter(
+        season_id=season_id, pk=pk, assignments__caller_id=caller_id, assignments__active=True
+    ).values(
+        *concrete_columns(Candidate),
+        *concrete_columns(ProvincePolicy, "province__"),
+        *concrete_columns(Season, "season__"),
+        next_call_at=F("assignments__next_call_at"),
+    ),
+    sample_a={"caller_id": -2_000_000_001, "season_id": -2_000_000_002, "pk": -2_000_000_003},
+    sample_b={"caller_id": -2_000_000_004, "season_id": -2_000_000_005, "pk": -2_000_000_006},
+)
+_candidate_phone_rows = PreparedValues(
+    lambda candidate_id: CandidatePhone.objects.filter(candidate_id=candidate_id).values(
+        *concrete_columns(CandidatePhone)
+    ),
+    sample_a={"candidate_id": -2_000_000_001},
+    sample_b={"candidate_id": -2_000_000_002},
+)
 
 
 def may_log_contact(user: AbstractBaseUser, candidate: Candidate) -> bool:
@@ -371,12 +399,28 @@ def followups_due(*, caller: Caller, now: dt.datetime | None = None, limit: int 
 # The candidate page
 
 
-def contact_history(*, candidate: Candidate) -> QuerySet[ContactLog]:
-    return (
-        ContactLog.objects.filter(candidate=candidate)
-        .select_related("caller")
+# The history table's columns, newest first; precompiled: the candidate page and every logged
+# contact show it.
+HISTORY_FIELDS = (
+    "contacted_at",
+    "caller__name",
+    "channel",
+    "duration_seconds",
+    "outcome",
+    "intent",
+    "risk_signals",
+    "notes",
+    "new_numbers",
+)
+contact_history_rows = PreparedValues(
+    lambda candidate_id: (
+        ContactLog.objects.filter(candidate_id=candidate_id)
         .order_by("-contacted_at", "-id")
-    )
+        .values(*HISTORY_FIELDS)
+    ),
+    sample_a={"candidate_id": -2_000_000_001},
+    sample_b={"candidate_id": -2_000_000_002},
+)
 
 
 def classmates(*, user: AbstractBaseUser, candidate: Candidate, limit: int = 30) -> list[Candidate]:

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from admissions.choices import CallbackStatus, PhoneOwner
 from admissions.models import Candidate, CandidatePhone, Season
 from callback_office.audit import record_assignments_created, record_many
+from callback_office.prepared import PreparedValues
 from callbacks.choices import AssignmentSource, Intent, Outcome, QualificationStatus, RiskSignal, TeamKind
 from callbacks.models import Assignment, Caller, ContactLog, ProspectReport
 from callbacks.selectors import CONTACT_LOG_GRANTS, reports_matching_outer
@@ -460,6 +461,24 @@ def next_call_after_contact(
     return current
 
 
+def _locked_contact_query(*, candidate_id: int, caller_id: int) -> QuerySet:
+    held = Assignment.objects.filter(candidate=OuterRef("pk"), caller_id=caller_id, active=True)
+    locked = Candidate.objects.filter(pk=candidate_id).annotate(
+        assigned_to_caller=Exists(held), caller_next_call_at=Subquery(held.values("next_call_at")[:1])
+    )
+    if _uses_row_locks():
+        locked = locked.select_for_update(of=("self",))
+    return locked.values(*CONTACT_SUMMARY_FIELDS, "assigned_to_caller", "caller_next_call_at")
+
+
+# Compiled once per process (and database): every logged contact starts with it.
+_locked_contact_rows = PreparedValues(
+    _locked_contact_query,
+    sample_a={"candidate_id": -2_000_000_001, "caller_id": -2_000_000_002},
+    sample_b={"candidate_id": -2_000_000_003, "caller_id": -2_000_000_004},
+)
+
+
 def contact_log(
     *,
     caller: Caller,
@@ -501,13 +520,10 @@ def contact_log(
     with transaction.atomic():
         # One statement: lock the row, read what the status move and the summary need, and
         # whether `caller` holds the candidate (partial unique index on active assignments).
-        held = Assignment.objects.filter(candidate=OuterRef("pk"), caller=caller, active=True)
-        locked = Candidate.objects.filter(pk=candidate.pk).annotate(
-            assigned_to_caller=Exists(held), caller_next_call_at=Subquery(held.values("next_call_at")[:1])
-        )
-        if _uses_row_locks():
-            locked = locked.select_for_update(of=("self",))
-        row = locked.values(*CONTACT_SUMMARY_FIELDS, "assigned_to_caller", "caller_next_call_at").get()
+        rows = _locked_contact_rows(candidate_id=candidate.pk, caller_id=caller.pk)
+        if not rows:
+            raise Candidate.DoesNotExist
+        row = rows[0]
         assigned = row["assigned_to_caller"]
         if not assigned and not any(grant(caller, candidate) for grant in CONTACT_LOG_GRANTS):
             raise ValidationError(_("只有负责该考生的回访员可以记录回访。"))
