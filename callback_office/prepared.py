@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.sql.subqueries import UpdateQuery
 
 
 class NotPreparable(Exception):
@@ -28,9 +29,11 @@ class NotPreparable(Exception):
 class _Compiled:
     sql: str
     params: tuple
-    slots: tuple[tuple[int, str], ...]  # (parameter index, argument name)
-    names: tuple[str, ...]
-    converters: tuple  # ((position, (converters, expression)), ...) as Django's compiler keeps them
+    # (parameter index, argument name, the backend's wrapper type if it wraps the value, e.g.
+    # psycopg's Int4 for an integer inside an expression)
+    slots: tuple[tuple[int, str, type | None], ...]
+    names: tuple[str, ...] = ()
+    converters: tuple = ()  # ((position, (converters, expression)), ...) as Django's compiler keeps them
 
 
 def _adapt(connection, value: Any) -> Any:
@@ -42,35 +45,71 @@ def _adapt(connection, value: Any) -> Any:
     return value
 
 
-class PreparedValues:
+def _slots(connection, samples: tuple[dict, dict], compiled: tuple[tuple[str, list], tuple[str, list]]):
+    """Where each argument goes in the parameters: the positions that differ between the two
+    compilations, each equal to exactly one argument's sample in both."""
+    (sql_a, params_a), (sql_b, params_b) = compiled
+    if sql_a != sql_b or len(params_a) != len(params_b):
+        raise NotPreparable("the SQL text depends on the arguments")
+    adapted = [{n: _adapt(connection, v) for n, v in sample.items()} for sample in samples]
+    slots = []
+    for index, (a, b) in enumerate(zip(params_a, params_b, strict=True)):
+        if a == b:
+            continue
+        names_a = [n for n, v in adapted[0].items() if isinstance(a, type(v)) and v == a]
+        names_b = [n for n, v in adapted[1].items() if isinstance(b, type(v)) and v == b]
+        if len(names_a) != 1 or names_a != names_b or type(a) is not type(b):
+            raise NotPreparable(f"parameter {index} is derived from an argument, not equal to one")
+        name = names_a[0]
+        slots.append((index, name, None if type(a) is type(adapted[0][name]) else type(a)))
+    if {slot[1] for slot in slots} != set(adapted[0]):
+        raise NotPreparable("an argument does not reach the SQL as a parameter")
+    return tuple(slots)
+
+
+class _Prepared:
+    def __init__(self, *, sample_a: dict, sample_b: dict) -> None:
+        if sample_a.keys() != sample_b.keys() or any(sample_a[k] == sample_b[k] for k in sample_a):
+            raise ValueError("the two samples must name the same arguments with different values")
+        self.samples = (sample_a, sample_b)
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _compiler(self, using: str, args: dict):
+        raise NotImplementedError
+
+    def _compile(self, using: str) -> _Compiled:
+        compilers = [self._compiler(using, sample) for sample in self.samples]
+        sqls = tuple(c.as_sql() for c in compilers)
+        slots = _slots(connections[using], self.samples, sqls)
+        return self._finish(_Compiled(sqls[0][0], tuple(sqls[0][1]), slots), compilers[0])
+
+    def _finish(self, compiled: _Compiled, compiler) -> _Compiled:
+        return compiled
+
+    def _statement(self, using: str, args: dict) -> tuple[_Compiled, list]:
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            compiled = self._compiled[using] = self._compile(using)
+        connection = connections[using]
+        params = list(compiled.params)
+        for index, name, wrapper in compiled.slots:
+            value = _adapt(connection, args[name])
+            params[index] = value if wrapper is None else wrapper(value)
+        return compiled, params
+
+
+class PreparedValues(_Prepared):
     """`build(**args)` → a `.values(...)` queryset; calling the instance with the same keyword
     arguments returns its rows as dicts, compiling the SQL once per database alias."""
 
     def __init__(self, build: Callable[..., QuerySet], *, sample_a: dict, sample_b: dict) -> None:
-        if sample_a.keys() != sample_b.keys() or any(sample_a[k] == sample_b[k] for k in sample_a):
-            raise ValueError("the two samples must name the same arguments with different values")
+        super().__init__(sample_a=sample_a, sample_b=sample_b)
         self.build = build
-        self.samples = (sample_a, sample_b)
-        self._compiled: dict[str, _Compiled] = {}
 
-    def _compile(self, using: str) -> _Compiled:
-        connection = connections[using]
-        (sql_a, params_a, compiler), (sql_b, params_b, _c) = (
-            self._sql(self.build(**sample), using) for sample in self.samples
-        )
-        if sql_a != sql_b or len(params_a) != len(params_b):
-            raise NotPreparable("the SQL text depends on the arguments")
-        adapted = {name: _adapt(connection, value) for name, value in self.samples[0].items()}
-        slots = []
-        for index, (a, b) in enumerate(zip(params_a, params_b, strict=True)):
-            if a == b:
-                continue
-            name = next((n for n, v in adapted.items() if v == a), None)
-            if name is None:
-                raise NotPreparable(f"parameter {index} is derived from an argument, not equal to one")
-            slots.append((index, name))
-        if {name for _i, name in slots} != set(adapted):
-            raise NotPreparable("an argument does not reach the SQL as a parameter")
+    def _compiler(self, using: str, args: dict):
+        return self.build(**args).query.get_compiler(using)
+
+    def _finish(self, compiled: _Compiled, compiler) -> _Compiled:
         query = compiler.query
         # as Django's ValuesIterable names the columns
         if query.selected:
@@ -79,22 +118,11 @@ class PreparedValues:
             names = (*query.extra_select, *query.values_select, *query.annotation_select)
         fields = [s[0] for s in compiler.select[: compiler.col_count]]
         converters = tuple(compiler.get_converters(fields).items())
-        return _Compiled(sql_a, tuple(params_a), tuple(slots), names, converters)
-
-    @staticmethod
-    def _sql(qs: QuerySet, using: str):
-        compiler = qs.query.get_compiler(using)
-        sql, params = compiler.as_sql()
-        return sql, params, compiler
+        return replace(compiled, names=names, converters=converters)
 
     def __call__(self, *, using: str = "default", **args: Any) -> list[dict]:
-        compiled = self._compiled.get(using)
-        if compiled is None:
-            compiled = self._compiled[using] = self._compile(using)
+        compiled, params = self._statement(using, args)
         connection = connections[using]
-        params = list(compiled.params)
-        for index, name in compiled.slots:
-            params[index] = _adapt(connection, args[name])
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
@@ -109,6 +137,36 @@ class PreparedValues:
                 row[pos] = value
             out.append(dict(zip(names, row, strict=True)))
         return out
+
+
+class PreparedUpdate(_Prepared):
+    """`queryset(**args).update(**changes(**args))`, compiled once per database alias; calling
+    the instance returns the number of rows updated. Run it in a transaction (as `update` runs)."""
+
+    def __init__(
+        self,
+        queryset: Callable[..., QuerySet],
+        changes: Callable[..., dict],
+        *,
+        sample_a: dict,
+        sample_b: dict,
+    ) -> None:
+        super().__init__(sample_a=sample_a, sample_b=sample_b)
+        self.queryset = queryset
+        self.changes = changes
+
+    def _compiler(self, using: str, args: dict):
+        # as QuerySet.update builds its query
+        query = self.queryset(**args).query.chain(UpdateQuery)
+        query.add_update_values(self.changes(**args))
+        query.annotations = {}
+        return query.get_compiler(using)
+
+    def __call__(self, *, using: str = "default", **args: Any) -> int:
+        compiled, params = self._statement(using, args)
+        with connections[using].cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            return cursor.rowcount
 
 
 def concrete_columns(model, prefix: str = "") -> list[str]:

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from admissions.choices import CallbackStatus, PhoneOwner
 from admissions.models import Candidate, CandidatePhone, Season
 from callback_office.audit import record_assignments_created, record_many
-from callback_office.prepared import PreparedValues
+from callback_office.prepared import PreparedUpdate, PreparedValues
 from callbacks.choices import AssignmentSource, Intent, Outcome, QualificationStatus, RiskSignal, TeamKind
 from callbacks.models import Assignment, Caller, ContactLog, ProspectReport
 from callbacks.selectors import CONTACT_LOG_GRANTS, reports_matching_outer
@@ -479,6 +479,47 @@ _locked_contact_rows = PreparedValues(
 )
 
 
+def _contact_summary_changes(*, pk, status, seconds, contacted_at, now, masters) -> dict:
+    """The candidate's summary after one more contact: the counters by F() expressions, so
+    that concurrent logs lose nothing."""
+    return {
+        "status": status,
+        "contact_count": F("contact_count") + 1,
+        "contact_seconds": F("contact_seconds") + seconds,
+        "last_contact_at": Case(
+            When(
+                Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=contacted_at),
+                then=Value(contacted_at),
+            ),
+            default=F("last_contact_at"),
+        ),
+        "updated_at": now,
+        "masters_track_interest": masters,
+    }
+
+
+_update_contact_summary = PreparedUpdate(
+    lambda pk, **_changes: Candidate.objects.filter(pk=pk),
+    _contact_summary_changes,
+    sample_a={
+        "pk": -2_000_000_001,
+        "status": "sample-a",
+        "seconds": -2_000_000_002,
+        "contacted_at": dt.datetime(1901, 1, 2, tzinfo=dt.UTC),
+        "now": dt.datetime(1901, 1, 3, tzinfo=dt.UTC),
+        "masters": True,
+    },
+    sample_b={
+        "pk": -2_000_000_003,
+        "status": "sample-b",
+        "seconds": -2_000_000_004,
+        "contacted_at": dt.datetime(1902, 1, 2, tzinfo=dt.UTC),
+        "now": dt.datetime(1902, 1, 3, tzinfo=dt.UTC),
+        "masters": False,
+    },
+)
+
+
 def contact_log(
     *,
     caller: Caller,
@@ -553,22 +594,14 @@ def contact_log(
             notes=notes,
             new_numbers=", ".join(p.number for p in phones),
         )
-        changes = {
-            "status": new_status,
-            "contact_count": F("contact_count") + 1,
-            "contact_seconds": F("contact_seconds") + duration_seconds,
-            "last_contact_at": Case(
-                When(
-                    Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=contacted_at),
-                    then=Value(contacted_at),
-                ),
-                default=F("last_contact_at"),
-            ),
-            "updated_at": now,
-        }
-        if masters_track_interest:
-            changes["masters_track_interest"] = True
-        Candidate.objects.filter(pk=candidate.pk).update(**changes)
+        _update_contact_summary(
+            pk=candidate.pk,
+            status=new_status,
+            seconds=duration_seconds,
+            contacted_at=contacted_at,
+            now=now,
+            masters=row["masters_track_interest"] or masters_track_interest,  # read under the lock
+        )
         if new_status != current:
             # The status move in the audit trail, in this transaction (an UPDATE sends no model
             # signal). The actor by id: the caller's user row is not needed for the INSERT.

@@ -20,7 +20,7 @@ from admissions.models import Candidate, Season
 from callback_office.prepared import NotPreparable, PreparedValues
 from callbacks import selectors
 from callbacks.models import Assignment
-from tests.factories import AssignmentFactory, CallerFactory, CandidateFactory
+from tests.factories import AssignmentFactory, CallerFactory, CandidateFactory, ContactFactory, PhoneFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -145,3 +145,73 @@ def test_an_unused_argument_is_refused(season):
     )
     with pytest.raises(NotPreparable):
         unused(n=1)
+
+
+def test_held_candidate_is_the_orm_instance_with_its_phones(caller, django_assert_num_queries):
+    now = timezone.now()
+    candidate = held(
+        caller, next_call_at=now + dt.timedelta(hours=3), name="李四", id_number="110101200501011234"
+    )
+    PhoneFactory(candidate=candidate, number="13800000001")
+    PhoneFactory(candidate=candidate, number="13800000002", owner="parent")
+    with django_assert_num_queries(2):  # the candidate (+ province, season), its phones
+        found = selectors.candidate_held_by(caller=caller, pk=candidate.pk)
+        phones = [(p.number, p.owner) for p in found.phones.all()]
+        assert (found.province.province, found.season.year) == (
+            candidate.province.province,
+            caller.season.year,
+        )
+    orm = Candidate.objects.get(pk=candidate.pk)
+    fields = [f.attname for f in Candidate._meta.concrete_fields]
+    assert [getattr(found, f) for f in fields] == [getattr(orm, f) for f in fields]
+    assert phones == [(p.number, p.owner) for p in orm.phones.all()]
+    assert found.next_call_at == now + dt.timedelta(hours=3)
+    other = CallerFactory(season=caller.season, team=caller.team)
+    assert selectors.candidate_held_by(caller=other, pk=candidate.pk) is None
+
+
+def test_history_rows_are_the_contacts_newest_first(caller):
+    candidate = held(caller)
+    now = timezone.now()
+    for hours in (5, 1, 3):
+        ContactFactory(candidate=candidate, caller=caller, contacted_at=now - dt.timedelta(hours=hours))
+    ContactFactory(candidate=held(caller), caller=caller)  # someone else's history
+    rows = selectors.contact_history_rows(candidate_id=candidate.pk)
+    assert [r["contacted_at"] for r in rows] == [now - dt.timedelta(hours=h) for h in (1, 3, 5)]
+    assert {r["caller__name"] for r in rows} == {caller.name}
+    assert set(rows[0]) == set(selectors.HISTORY_FIELDS)
+
+
+def test_prepared_update_binds_every_call_and_counts_rows(caller):
+    from callbacks.services import _update_contact_summary
+
+    a, b = held(caller), held(caller)
+    now = timezone.now()
+    for seconds in (30, 45):
+        assert (
+            _update_contact_summary(
+                pk=a.pk,
+                status=CallbackStatus.HESITANT,
+                seconds=seconds,
+                contacted_at=now,
+                now=now,
+                masters=False,
+            )
+            == 1
+        )
+    assert _update_contact_summary(pk=-1, status="x", seconds=1, contacted_at=now, now=now, masters=True) == 0
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.status, a.contact_count, a.contact_seconds, a.last_contact_at) == ("hesitant", 2, 75, now)
+    assert (b.contact_count, b.contact_seconds, b.last_contact_at) == (0, 0, None)
+    earlier = now - dt.timedelta(days=1)  # an older contact logged late keeps the latest date
+    _update_contact_summary(
+        pk=a.pk, status="confirmed", seconds=0, contacted_at=earlier, now=now, masters=True
+    )
+    a.refresh_from_db()
+    assert (a.status, a.contact_count, a.last_contact_at, a.masters_track_interest) == (
+        "confirmed",
+        3,
+        now,
+        True,
+    )
