@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from subsidies.exports import CALLER_HEADERS, write_payout_workbook
@@ -180,3 +181,78 @@ def test_supervision_strike_award_and_lines_sheets(
     assert Decimal(str(callers[striker.staff_no][12])) == Decimal("70")  # 突击补贴
     assert Decimal(str(callers[supervisor.staff_no][11])) == Decimal("1.5")  # 督查补贴
     assert Decimal(str(callers[supervisor.staff_no][15])) == Decimal("-0.75")  # 扣减 (误退)
+
+
+@pytest.mark.django_db
+def test_a_run_loaded_without_its_facts_gives_the_same_facts_and_workbook(small_season, office_user):
+    """The bench and big exports load the run with `.defer("facts")`: the writer then streams the
+    callers out of the stored document (PostgreSQL) instead of holding it whole."""
+    from django.db import connection
+
+    from subsidies.engine.serialize import facts_from_dict
+    from subsidies.exports import run_facts
+
+    run = payout_run_create(season=small_season, user=office_user)
+    full = PayoutRun.objects.get(pk=run.pk)
+    lean = PayoutRun.objects.defer("facts").get(pk=run.pk)
+    assert "facts" in lean.get_deferred_fields()
+    # one query for the rest of the document and one for the callers (PostgreSQL), one elsewhere
+    with CaptureQueriesContext(connection) as queries:
+        facts = run_facts(lean)
+    assert len(queries) == (2 if connection.vendor == "postgresql" else 1)
+    assert "facts" in lean.get_deferred_fields()  # not loaded onto the instance on the way
+    expected = facts_from_dict(full.facts)
+    assert len(facts.callers) >= 4
+    assert facts == expected
+    assert [c.staff_no for c in facts.callers] == [c.staff_no for c in expected.callers]
+
+    def cells(wb):
+        return {
+            name: [[(c.value, c.number_format, c.font.b) for c in row] for row in wb[name].iter_rows()]
+            for name in wb.sheetnames
+        }
+
+    assert cells(workbook_for(lean)) == cells(workbook_for(full))
+
+
+@pytest.mark.django_db
+def test_payout_sheet_cells_types_formats_and_escaping():
+    """PayoutSheet writes the cells SheetWriter would: Decimals as numbers in money or percent
+    format by column (even past the header's width), text escaped, empty text and None left out."""
+    from django.utils.safestring import mark_safe
+
+    from callback_office.excel import SheetWriter, new_workbook, save_workbook
+    from subsidies.exports import PayoutSheet
+
+    class Money(Decimal):
+        pass
+
+    rows = [
+        ["=1+1", "", None, 3, Decimal("0.9812"), Decimal("-12.30"), mark_safe("+x"), 2.5, True],
+        ["-5", "ok", Money("7.10"), Decimal("0"), None, Decimal("1234567.89"), "@a", "a", Decimal("3")],
+    ]
+
+    def written(kind):
+        wb = new_workbook()
+        sheet = kind(wb, "s", ["a", "b", "c", "d", "e", "f", "g"], percent_columns=[4])
+        for row in rows:
+            sheet.append(row)
+        buf = io.BytesIO()
+        save_workbook(wb, buf)
+        buf.seek(0)
+        ws = load_workbook(buf)["s"]
+        return ws.freeze_panes, [
+            [(c.value, c.number_format, c.font.b) for c in row] for row in ws.iter_rows(max_col=9)
+        ]
+
+    freeze, got = written(PayoutSheet)
+    assert (freeze, got) == written(SheetWriter)
+    assert got[0][0] == ("a", "General", True)
+    first, second = got[1], got[2]
+    assert first[0][0] == "'=1+1" and first[1][0] is None and first[2][0] is None
+    assert first[4][:2] == (0.9812, "0.00%")
+    assert first[5][:2] == (-12.3, "#,##0.00")
+    assert first[6][0] == "'+x"
+    assert second[0][0] == "'-5" and second[6][0] == "'@a"
+    assert second[2][:2] == (7.1, "#,##0.00")  # a Decimal subclass is money too
+    assert second[8][:2] == (3, "#,##0.00")  # past the header: money
