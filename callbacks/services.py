@@ -17,6 +17,7 @@ Claiming never gives one candidate to two callers:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import re
 from collections.abc import Iterable, Sequence
@@ -242,17 +243,38 @@ def _claim_from_pool(*, caller: Caller, count: int, skip: list[int]) -> list[tup
     (partial index `candidate_pool`, stopping after `count` rows), each checked for another
     qualified caller's report (unique indexes), locked with SKIP LOCKED so that concurrent
     claims take disjoint rows. A row another claim has just taken is re-checked under its lock
-    (`in_pool` is false by then) and skipped, so a large pool costs no more than a small one."""
+    (`in_pool` is false by then) and skipped, so a large pool costs no more than a small one.
+    The usual claim (nothing to skip) runs a query compiled once per count."""
+    args = {"season_id": caller.season_id, "caller_id": caller.pk}
+    if skip:
+        rows = _pool_claim_query(**args, count=count, skip=skip)
+    else:
+        prepared = _POOL_CLAIMS.get(count)
+        if prepared is None:
+            prepared = _POOL_CLAIMS.setdefault(
+                count,
+                PreparedValues(
+                    functools.partial(_pool_claim_query, count=count),
+                    sample_a={"season_id": -2_000_000_001, "caller_id": -2_000_000_002},
+                    sample_b={"season_id": -2_000_000_003, "caller_id": -2_000_000_004},
+                ),
+            )
+        rows = prepared(**args)
+    return [(row["id"], caller.pk, AssignmentSource.POOL) for row in rows]
+
+
+def _pool_claim_query(*, season_id: int, caller_id: int, count: int, skip: Sequence[int] = ()) -> QuerySet:
     reserved = reports_matching_outer().filter(caller__qualification_status=QualificationStatus.QUALIFIED)
-    rest = (
-        _pool_flagged(caller.season_id)
-        .exclude(Exists(reserved.exclude(caller=caller)))
-        .exclude(id__in=skip)
-        .order_by("id")
-    )
+    rest = _pool_flagged(season_id).exclude(Exists(reserved.exclude(caller_id=caller_id)))
+    if skip:
+        rest = rest.exclude(id__in=skip)
+    rest = rest.order_by("id")
     if _uses_row_locks():
         rest = rest.select_for_update(skip_locked=True, of=("self",))
-    return [(cid, caller.pk, AssignmentSource.POOL) for cid in rest.values_list("id", flat=True)[:count]]
+    return rest.values("id")[:count]
+
+
+_POOL_CLAIMS: dict[int, PreparedValues] = {}  # count → the claim's query, compiled
 
 
 def distribution_callers(*, season: Season) -> QuerySet[Caller]:
