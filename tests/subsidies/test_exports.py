@@ -183,6 +183,7 @@ def test_supervision_strike_award_and_lines_sheets(
     assert Decimal(str(callers[supervisor.staff_no][15])) == Decimal("-0.75")  # 扣减 (误退)
 
 
+@pytest.mark.sqlite  # the facts are read one way on PostgreSQL, another elsewhere
 @pytest.mark.django_db
 def test_a_run_loaded_without_its_facts_gives_the_same_facts_and_workbook(small_season, office_user):
     """The bench and big exports load the run with `.defer("facts")`: the writer then streams the
@@ -215,6 +216,7 @@ def test_a_run_loaded_without_its_facts_gives_the_same_facts_and_workbook(small_
     assert cells(workbook_for(lean)) == cells(workbook_for(full))
 
 
+@pytest.mark.sqlite
 @pytest.mark.django_db
 def test_payout_sheet_cells_types_formats_and_escaping():
     """PayoutSheet writes the cells SheetWriter would: Decimals as numbers in money or percent
