@@ -27,7 +27,7 @@ def payout_run_job(*, season_id: int, user_id: int | None) -> int:
 
 
 def payout_workbook_job(*, run_id: int, user_id: int | None = None) -> str:
-    run = PayoutRun.objects.select_related("season").get(pk=run_id)
+    run = PayoutRun.objects.select_related("season").defer("facts").get(pk=run_id)  # streamed by the writer
     buf = io.BytesIO()
     write_payout_workbook(run, buf)
     stored = save_result_file(

@@ -152,7 +152,7 @@ def run_diff(request: HttpRequest, pk: int) -> HttpResponse:
 
 @office_only
 def run_download(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(PayoutRun.objects.select_related("season"), pk=pk)
+    run = get_object_or_404(PayoutRun.objects.select_related("season").defer("facts"), pk=pk)  # streamed
     if run.person_count > getattr(settings, "SUBSIDY_SYNC_MAX_CALLERS", 2000):
         job_id = enqueue_tracked(
             payout_workbook_job,
