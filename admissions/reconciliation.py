@@ -630,9 +630,12 @@ def _apply_sql(
         _between_batches()
         # Fresh statistics for the tables just written (ANALYZE sees this transaction's rows):
         # a records table vacuumed while empty has reltuples = 0, and the planner would then
-        # join 100,000 rows against it by nested loops (a 10 s run took 450 s).
-        execute(f"ANALYZE {pay}")
-        execute(f"ANALYZE {reg}")
+        # join 100,000 rows against it by nested loops (a 10 s run took 450 s). Only a list that
+        # has rows: ANALYZE waits for an autovacuum of the table (up to deadlock_timeout, 1 s).
+        if payments:
+            execute(f"ANALYZE {pay}")
+        if registrations:
+            execute(f"ANALYZE {reg}")
 
         # 3. the listed candidates' payment and registration state, from all their records:
         # the candidates it changes, old and new values side by side (their rows locked, so the
