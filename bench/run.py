@@ -322,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-repeat", type=int, default=0, help="repeats of the batch tasks (default --repeat)"
     )
     parser.add_argument("--only", default="", help="comma list: web,batch,explain (default all)")
+    parser.add_argument(
+        "--paths", default="", help="web runs to do, e.g. get_floor,my_candidates (default all)"
+    )
     args = parser.parse_args(argv)
     only = set(filter(None, args.only.split(","))) or {"web", "batch", "explain"}
     scale = SCALES[args.scale]
@@ -434,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("team_dashboard_single", 1, 5, False),
                 ("office_dashboard_single", 1, 5, False),
             ]
+            if args.paths:
+                plan = [p for p in plan if p[0] in args.paths.split(",")]
             for r in range(args.repeat):
                 log(f"round {r + 1}/{args.repeat}")
                 for name, conns, secs, htmx in plan:
