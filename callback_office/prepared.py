@@ -12,6 +12,7 @@ SQL, is refused at the first call — never silently mis-bound.
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -67,15 +68,18 @@ def _slots(connection, samples: tuple[dict, dict], compiled: tuple[tuple[str, li
     return tuple(slots)
 
 
-class _Prepared:
+class _Prepared(ABC):
+    """Compiles a statement per database alias and binds each call's arguments into it."""
+
     def __init__(self, *, sample_a: dict, sample_b: dict) -> None:
         if sample_a.keys() != sample_b.keys() or any(sample_a[k] == sample_b[k] for k in sample_a):
             raise ValueError("the two samples must name the same arguments with different values")
         self.samples = (sample_a, sample_b)
         self._compiled: dict[str, _Compiled] = {}
 
+    @abstractmethod
     def _compiler(self, using: str, args: dict):
-        raise NotImplementedError
+        """The SQL compiler of the statement built with `args`."""
 
     def _compile(self, using: str) -> _Compiled:
         compilers = [self._compiler(using, sample) for sample in self.samples]
