@@ -449,6 +449,9 @@ def main(argv: list[str] | None = None) -> int:
                     if name == "claim":
                         res.update(claim_stats())
                         res["claims_per_s"] = res["claimed"] / (res["duration_us"] / 1e6)
+                        # the claimed candidates leave again: every round's "my candidates" sees
+                        # each caller's own 100 (more would add the pager's count to the page)
+                        reset_pool(scale.candidates)
                     runs.setdefault(name, []).append(res)
                     log(f"  {name}: {res['rps']:.0f} req/s p50 {res['p50_ms']:.1f} p95 {res['p95_ms']:.1f} "
                         f"p99 {res['p99_ms']:.1f} ms bad {res['bad']}"

@@ -327,6 +327,24 @@ my_candidates_first_page = PreparedValues(
 )
 
 
+# How many candidates the unfiltered list holds, for the pager when there is more than a page
+# (`QuerySet.count()` of the list would compile its annotations and ordering to count rows).
+_my_candidates_count = PreparedValues(
+    lambda caller_id, season_id: (
+        Assignment.objects.filter(caller_id=caller_id, active=True, candidate__season_id=season_id)
+        .values("caller_id")
+        .annotate(n=Count("pk"))
+    ),
+    sample_a={"caller_id": -2_000_000_001, "season_id": -2_000_000_002},
+    sample_b={"caller_id": -2_000_000_003, "season_id": -2_000_000_004},
+)
+
+
+def my_candidates_count(*, caller_id: int, season_id: int) -> int:
+    rows = _my_candidates_count(caller_id=caller_id, season_id=season_id)
+    return rows[0]["n"] if rows else 0
+
+
 # The season's provinces (the filter form's choices, in the HTML cache's key).
 season_provinces = PreparedValues(
     lambda season_id: ProvincePolicy.objects.filter(season_id=season_id).values("pk", "province"),

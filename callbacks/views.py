@@ -60,23 +60,23 @@ def _caller(request: HttpRequest, season: Season) -> Caller | None:
     return selectors.caller_for(user=request.user, season=season)
 
 
-def _page(request: HttpRequest, qs, size: int = PAGE_SIZE, first_rows: list | None = None) -> Page:
+def _page(
+    request: HttpRequest, qs, size: int = PAGE_SIZE, first_rows: list | None = None, total: int | None = None
+) -> Page:
     """The requested page. The first page reads one row more than it shows: when that row is not
     there, the list is complete and no COUNT query is needed (a caller's list usually fits).
-    `first_rows`: those rows, when the caller already read them."""
+    `first_rows`: those rows, when the caller already read them; `total`: the list's length,
+    when the caller already counted it."""
     number = request.GET.get("page")
     if number not in (None, "", "1"):
         return Paginator(qs, size).get_page(number)
     rows = list(qs[: size + 1]) if first_rows is None else first_rows
     if len(rows) <= size:
         return Paginator(rows, size).page(1)
-    return Page(rows[:size], 1, Paginator(qs, size))
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
+    paginator = Paginator(qs, size)
+    if total is not None:
+        paginator.count = total  # a cached_property: set, it is not computed again
+    return Page(rows[:size], 1, paginator)
 
 
 def _errors_to_messages(request: HttpRequest, exc: ValidationError) -> None:
@@ -165,7 +165,7 @@ def my_candidates(request: HttpRequest) -> HttpResponse:
     caller = selectors.caller_current(user=request.user)
     season = caller.season if caller else _season()
     now = timezone.now()
-    qs, first_rows, due = [], None, []
+    qs, first_rows, due, total = [], None, [], None
     if caller is not None and request.GET:
         qs = CandidateFilter(
             request.GET, queryset=selectors.my_candidates(caller=caller, now=now), season=season
@@ -176,9 +176,9 @@ def my_candidates(request: HttpRequest) -> HttpResponse:
         args = {"caller_id": caller.pk, "season_id": caller.season_id, "now": now}
         first_rows = selectors.my_candidates_first_page(**args)
         due = selectors.followups_due_in(first_rows)
-        if len(first_rows) > PAGE_SIZE:  # more than a page: the paginator counts the list
-            qs = selectors.my_candidates(caller=caller, now=now).values(*selectors.MY_CANDIDATE_FIELDS)
-    page = _page(request, qs, first_rows=first_rows)
+        if len(first_rows) > PAGE_SIZE:  # more than a page: the pager needs the list's length
+            total = selectors.my_candidates_count(caller_id=caller.pk, season_id=caller.season_id)
+    page = _page(request, qs, first_rows=first_rows, total=total)
     return render(
         request,
         "callbacks/my_candidates.html",
@@ -188,7 +188,6 @@ def my_candidates(request: HttpRequest) -> HttpResponse:
             "filter_fields": _filter_fields_html(request, season),
             "page": page,
             "rows": _my_candidate_rows(page.object_list),
-            "query": _query_without_page(request),
             "due": due,
             "now": now,
         },
@@ -586,7 +585,6 @@ def team(request: HttpRequest) -> HttpResponse:
             "overdue": list(selectors.overdue_followups(team_ids=team_ids)[:200]),
             "overdue_hours": selectors.overdue_hours(),
             "page": _page(request, assignments),
-            "query": _query_without_page(request),
             "status": status,
             "statuses": CallbackStatus.choices,
             "members": selectors.ledger_callers(user=request.user, season=season).filter(

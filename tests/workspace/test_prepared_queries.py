@@ -63,6 +63,19 @@ def test_first_page_is_the_orm_list_row_for_row(caller, varied):
     assert [r["followup_due"] for r in rows].count(True) == 25
 
 
+def test_count_is_the_orm_lists_count(caller, varied):
+    ended = held(caller)
+    Assignment.objects.filter(candidate=ended).update(active=False)
+    expected = selectors.my_candidates(caller=caller, now=varied).count()
+    assert expected == 30
+    assert selectors.my_candidates_count(caller_id=caller.pk, season_id=caller.season_id) == expected
+    other = Assignment.objects.exclude(caller=caller).values_list("caller_id", flat=True).get()
+    assert selectors.my_candidates_count(caller_id=other, season_id=caller.season_id) == 1
+    assert (
+        selectors.my_candidates_count(caller_id=caller.pk, season_id=Season.objects.create(year=1999).pk) == 0
+    )
+
+
 def test_arguments_are_bound_per_call_not_frozen_at_the_first(caller, varied):
     selectors.my_candidates_first_page(caller_id=caller.pk, season_id=caller.season_id, now=varied)
     earlier = varied - dt.timedelta(minutes=10)  # fewer follow-ups are due then
@@ -118,13 +131,57 @@ def test_caller_current_loads_caller_season_and_team(caller, django_assert_num_q
 
 
 def test_a_query_whose_sql_depends_on_the_arguments_is_refused(season):
-    by_flag = PreparedValues(
-        lambda flag: Candidate.objects.filter(paid_on__isnull=flag).values("id"),
-        sample_a={"flag": True},
-        sample_b={"flag": False},
+    by_ids = PreparedValues(
+        lambda ids: Candidate.objects.filter(id__in=ids).values("id"),
+        sample_a={"ids": [1]},
+        sample_b={"ids": [1, 2]},
     )
     with pytest.raises(NotPreparable):
-        by_flag(flag=True)
+        by_ids(ids=[3])
+
+
+def test_samples_that_cannot_be_located_are_refused():
+    build = lambda a, b: Candidate.objects.filter(id=a, season_id=b).values("id")  # noqa: E731
+    with pytest.raises(ValueError):  # equal values: which slot is whose?
+        PreparedValues(build, sample_a={"a": 1, "b": 1}, sample_b={"a": 2, "b": 3})
+    with pytest.raises(ValueError):  # True == 1
+        PreparedValues(build, sample_a={"a": True, "b": 1}, sample_b={"a": False, "b": 6})
+    with pytest.raises(ValueError):
+        PreparedValues(build, sample_a={"a": None, "b": 5}, sample_b={"a": 2, "b": 6})
+
+
+def test_each_call_is_checked_as_the_orm_would(caller, varied):
+    first_page = selectors.my_candidates_first_page
+    args = {"caller_id": caller.pk, "season_id": caller.season_id, "now": varied}
+    assert first_page(**args)
+    with pytest.raises(TypeError):  # = NULL would match nothing
+        first_page(**{**args, "caller_id": None})
+    with pytest.raises(TypeError):
+        first_page(**{**args, "caller_id": str(caller.pk)})
+    with pytest.raises(TypeError):  # read as UTC by PostgreSQL, as local time by the ORM
+        first_page(**{**args, "now": varied.replace(tzinfo=None)})
+    with pytest.raises(TypeError):
+        first_page(**args, extra=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_query_outside_a_transaction_is_refused(caller):
+    from django.db import connection, transaction
+    from django.db.transaction import TransactionManagementError
+
+    locked = PreparedValues(
+        lambda pk: Candidate.objects.select_for_update().filter(pk=pk).values("id"),
+        sample_a={"pk": -2_000_000_001},
+        sample_b={"pk": -2_000_000_002},
+    )
+    candidate = held(caller)
+    with transaction.atomic():
+        assert locked(pk=candidate.pk) == [{"id": candidate.pk}]
+    if not connection.features.has_select_for_update:  # SQLite: no row locks, the ORM lets it pass
+        assert locked(pk=candidate.pk) == [{"id": candidate.pk}]
+        return
+    with pytest.raises(TransactionManagementError):
+        locked(pk=candidate.pk)
 
 
 def test_a_derived_parameter_is_refused(season):

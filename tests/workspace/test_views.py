@@ -136,11 +136,20 @@ def test_my_candidates_query_count_is_constant(as_caller, caller, outsider, djan
 
 
 def test_my_candidates_paginates_by_100(as_caller, caller):
-    make_mine(caller, 101)
-    first = as_caller.get(reverse("callbacks:my_candidates"))
+    url = reverse("callbacks:my_candidates")
+    make_mine(caller, 100)
+    as_caller.get(url)  # the filter fields' HTML cached
+    one_page = count_queries(as_caller, url)
+    make_mine(caller, 1)
+    AssignmentFactory(caller=caller, candidate=CandidateFactory(season=caller.season), active=False)
+    first = as_caller.get(url)
     assert len(first.context["page"].object_list) == 100
-    second = as_caller.get(reverse("callbacks:my_candidates") + "?page=2")
+    assert (first.context["page"].paginator.count, first.context["page"].paginator.num_pages) == (101, 2)
+    assert 'href="?page=2"' in first.content.decode()
+    assert count_queries(as_caller, url) == one_page + 1  # the count, only when there is a second page
+    second = as_caller.get(url + "?page=2")
     assert len(second.context["page"].object_list) == 1
+    assert 'href="?page=1"' in second.content.decode()
 
 
 def test_next_to_call_order(as_caller, caller):
