@@ -186,18 +186,42 @@ def pool_release(
             qs = qs.filter(level=level)
         if _uses_row_locks():
             qs = qs.select_for_update(skip_locked=True)
-        rows = list(qs.annotate(reporter_id=Subquery(_reporter_subquery())).values_list("id", "reporter_id"))
-        reported = [(cid, rid, AssignmentSource.REPORT) for cid, rid in rows if rid]
-        plain = [cid for cid, rid in rows if not rid]
+        rows = list(
+            qs.annotate(reporter_id=Subquery(_reporter_subquery())).values_list(
+                "id", "exam_number", "reporter_id"
+            )
+        )
+        reported = [(cid, rid, AssignmentSource.REPORT) for cid, _e, rid in rows if rid]
+        plain = [(cid, exam) for cid, exam, rid in rows if not rid]
         _assign(reported)
-        Candidate.objects.filter(id__in=plain).update(in_pool=True, updated_at=timezone.now())
+        _pool_flag_set([cid for cid, _e in plain], True)
+        _record_pool_flags(plain, True)
     return ReleaseResult(released=len(plain), to_reporters=len(reported))
 
 
 def pool_withdraw(*, season: Season) -> int:
     """Take every unclaimed candidate back out of the pool (the office stops a release)."""
     with transaction.atomic():
-        return _pool(season).update(in_pool=False, updated_at=timezone.now())
+        qs = _pool(season)
+        if _uses_row_locks():
+            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        rows = list(qs.values_list("id", "exam_number"))
+        _pool_flag_set([cid for cid, _e in rows], False)
+        _record_pool_flags(rows, False)
+    return len(rows)
+
+
+def _pool_flag_set(candidate_ids: list[int], in_pool: bool) -> None:
+    for start in range(0, len(candidate_ids), 5000):  # keeps each statement's parameter list short
+        Candidate.objects.filter(id__in=candidate_ids[start : start + 5000]).update(
+            in_pool=in_pool, updated_at=timezone.now()
+        )
+
+
+def _record_pool_flags(rows: list[tuple[int, str]], in_pool: bool) -> None:
+    """Audit entries for a release / withdrawal (`update()` sends no signal): candidate id, exam
+    number as the label (no personal data), in_pool old → new; the actor is the request's user."""
+    record_many(Candidate, ((cid, exam, {"in_pool": (not in_pool, in_pool)}) for cid, exam in rows))
 
 
 def assignment_claim(*, caller: Caller, count: int) -> list[Assignment]:

@@ -16,6 +16,7 @@ from import_export.admin import ImportMixin
 from admissions.models import Candidate, PaymentRecord, RegistrationRecord, WithdrawalRecord
 from callback_office.roles import Role
 from callbacks.models import Caller, Team
+from reports.models import ExportLog
 from tests.factories import (
     CallerFactory,
     CandidateFactory,
@@ -78,7 +79,7 @@ def test_candidate_export_masks_personal_data_and_escapes_formulas(
     html = office_admin.get(url(Candidate, "changelist")).content.decode()
     assert f'href="{url(Candidate, "export")}' in html  # the button
 
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(15):  # 12 + the export log (season, savepoint, insert)
         rows = export(office_admin, Candidate)
     header, *body = rows
     assert header[:4] == ("年度", "考生号", "姓名", "身份证号")
@@ -94,12 +95,17 @@ def test_candidate_export_masks_personal_data_and_escapes_formulas(
     assert "510101200501019999" not in flat and "13812345678" not in flat
 
 
-def test_export_follows_the_changelist_filters(office_admin):
+def test_export_follows_the_changelist_filters_and_is_logged(office_admin):
     CandidateFactory(season=SeasonFactory(year=2022), exam_number="22000000000001")
     season = SeasonFactory(year=2023)
     CandidateFactory(season=season, exam_number="23000000000001")
     rows = export(office_admin, Candidate, f"?season__id__exact={season.pk}")
     assert [r[1] for r in rows[1:]] == ["23000000000001"]
+
+    log = ExportLog.objects.get()
+    assert (log.user.username, log.season, log.row_count, log.personal_data) == ("office", season, 1, True)
+    assert log.what == f"后台导出：{Candidate._meta.verbose_name_plural}"
+    assert log.filters == {"season__id__exact": str(season.pk)}
 
 
 def test_team_caller_and_record_exports(office_admin):

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import django_rq
 import pytest
+from auditlog.models import LogEntry
 from django.conf import settings
 from django.db import connection, transaction
 from rq.job import Job
 
 from admissions.choices import CallbackStatus
-from admissions.models import ReconciliationRun, ReconciliationStatus
+from admissions.models import Candidate, ReconciliationRun, ReconciliationStatus
 from admissions.reconciliation import drop_dir, reconcile
 from reports.jobs import nightly_reconciliation
 from tests.factories import CandidateFactory
@@ -76,6 +77,11 @@ def other_backends() -> int:
         return cur.fetchone()[0]
 
 
+def candidate_entries() -> list[str]:
+    entries = LogEntry.objects.get_for_model(Candidate).filter(action=LogEntry.Action.UPDATE)
+    return sorted(entries.values_list("object_repr", flat=True))
+
+
 def test_killed_worker_leaves_no_half_applied_batch(season, redis_conn):
     for i in range(30):
         CandidateFactory(
@@ -117,6 +123,7 @@ def test_killed_worker_leaves_no_half_applied_batch(season, redis_conn):
         time.sleep(0.1)
     # nothing of the batches committed so far is visible, the files wait for the re-run
     assert state() == initial
+    assert candidate_entries() == []  # the audit entries went with the rolled-back batches
     assert (drop_dir(2023, "payments") / "pay.xlsx").exists()
     assert ReconciliationRun.objects.get().status == ReconciliationStatus.RUNNING
 
@@ -126,6 +133,10 @@ def test_killed_worker_leaves_no_half_applied_batch(season, redis_conn):
     job.refresh()
     assert job.get_status() == "finished"
     assert state() == expected
+    # one audit entry per changed candidate, none left over from the killed run
+    changed = sorted({c[0] for c in set(expected["candidates"]) - set(initial["candidates"])})
+    assert len(changed) == 30
+    assert candidate_entries() == changed
     runs = list(ReconciliationRun.objects.order_by("started_at").values_list("status", flat=True))
     assert runs == [ReconciliationStatus.FAILED, ReconciliationStatus.SUCCEEDED]
     assert not (drop_dir(2023, "payments") / "pay.xlsx").exists()

@@ -24,6 +24,7 @@ from callbacks.services import (
     contact_log,
     followup_schedule,
     pool_release,
+    pool_withdraw,
     prospect_report_create,
     status_after_contact,
 )
@@ -149,6 +150,34 @@ def test_release_by_batch_leaves_assigned_candidates_alone(caller, season):
     assert list(Candidate.objects.filter(in_pool=True).values_list("id", flat=True)) == [first.pk]
     assigned.refresh_from_db()
     assert not assigned.in_pool
+
+
+def test_release_and_withdrawal_write_one_audit_entry_per_candidate_with_the_actor(
+    caller, season, office_user
+):
+    from auditlog.context import set_actor
+    from auditlog.models import LogEntry
+
+    taken = CandidateFactory(season=season)
+    left = CandidateFactory(season=season)
+    with set_actor(office_user):
+        pool_release(season=season)
+        assignment_claim(caller=caller, count=1)  # takes `taken` (the lowest id)
+        assert pool_withdraw(season=season) == 1
+
+    entries = LogEntry.objects.filter(
+        object_pk__in=[str(taken.pk), str(left.pk)], changes__has_key="in_pool", action=LogEntry.Action.UPDATE
+    )
+    flags = sorted((e.object_repr, e.changes["in_pool"], e.actor_id) for e in entries)
+    assert flags == sorted(
+        [
+            (taken.exam_number, ["False", "True"], office_user.pk),
+            (left.exam_number, ["False", "True"], office_user.pk),
+            (left.exam_number, ["True", "False"], office_user.pk),
+        ]
+    )
+    left.refresh_from_db()
+    assert not left.in_pool
 
 
 # --- fair distribution ------------------------------------------------------------------------
