@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import IO
+from typing import IO, Any
 
 from django.db import connection
 from django.db.models.expressions import RawSQL
+from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles.cell_style import StyleArray
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from callback_office.excel import FORMULA_START, SheetWriter, new_workbook, safe_text, save_workbook
 from subsidies.engine import LEVELS, CallerFacts, Scheme, SeasonFacts
@@ -66,7 +69,7 @@ class FormattedCell(Cell):
     __slots__ = ("style_id",)  # shadows the base class's property
     has_style = True
 
-    def __init__(self, ws, style: StyleArray):
+    def __init__(self, ws: WriteOnlyWorksheet, style: StyleArray) -> None:
         super().__init__(ws, row=1, column=1, style_array=style)
         self.style_id = ws.parent._cell_styles.add(self._style)
 
@@ -85,7 +88,9 @@ class PayoutSheet(SheetWriter):
     `tests/subsidies/test_exports.py` checks the cells against SheetWriter's.
     """
 
-    def __init__(self, wb, title, headers, percent_columns=()):
+    def __init__(
+        self, wb: Workbook, title: str, headers: Sequence[str], percent_columns: Iterable[int] = ()
+    ) -> None:
         super().__init__(wb, title, headers, percent_columns)
         ws = self.ws
         self._plain = WriteOnlyCell(ws)
@@ -96,10 +101,10 @@ class PayoutSheet(SheetWriter):
         # the rows appended from now on go through `_cells` (openpyxl looks it up per row)
         ws._values_to_row = self._cells
 
-    def append(self, row) -> None:
+    def append(self, row: Sequence[Any]) -> None:
         self.ws.append(row)
 
-    def _cells(self, values, row_idx):
+    def _cells(self, values: Sequence[Any], row_idx: int) -> Iterator[Cell]:
         plain = self._plain
         decimal_cells = self._decimal_cells
         for col_idx, value in enumerate(values, 1):
@@ -120,6 +125,10 @@ class PayoutSheet(SheetWriter):
             else:
                 cell = plain
                 cell.value = safe_text(value)  # str subclasses (SafeString …) are escaped too
+                if cell.has_style:
+                    # a date or time got a number format, which would stick to every later plain
+                    # value: this cell is written as it is, the next ones use a fresh cell
+                    self._plain = plain = WriteOnlyCell(self.ws)
             cell.row = row_idx
             cell.column = col_idx
             yield cell
@@ -225,8 +234,7 @@ def write_caller_rows(sheet: SheetWriter, facts: SeasonFacts, totals: LineTotals
     people: list[tuple[str, str, str, CallerFacts | None, int]] = [
         (c.staff_no, c.name, teams.get(c.team_id, "") if c.team_id else "", c, c.id) for c in facts.callers
     ]
-    known = {c.id for c in facts.callers}
-    people += [(s, n, "", None, pid) for pid, (s, n) in totals.names.items() if pid not in known]
+    people += [(s, n, "", None, pid) for pid, (s, n) in totals.names.items()]  # not among the callers
     people.sort(key=lambda p: p[0])
     column_totals = [ZERO] * len(MONEY_COLUMNS)
     counts = [0, 0, 0, 0]
@@ -353,7 +361,7 @@ def subject_label(subject: str, teams: dict[int, str]) -> str:
     return STRIKE_LABELS.get(subject, subject)
 
 
-def _caller_facts(run: PayoutRun):
+def _caller_facts(run: PayoutRun) -> Iterator[dict[str, Any]]:
     """The run's frozen callers one at a time, PostgreSQL splitting the document's array."""
     sql = (
         f"SELECT c FROM {PayoutRun._meta.db_table} r,"

@@ -217,10 +217,12 @@ def test_a_run_loaded_without_its_facts_gives_the_same_facts_and_workbook(small_
 
 
 @pytest.mark.sqlite
-@pytest.mark.django_db
 def test_payout_sheet_cells_types_formats_and_escaping():
     """PayoutSheet writes the cells SheetWriter would: Decimals as numbers in money or percent
-    format by column (even past the header's width), text escaped, empty text and None left out."""
+    format by column (even past the header's width), text escaped, empty text and None left out,
+    dates in a date format that does not stick to the plain values written after them."""
+    import datetime
+
     from django.utils.safestring import mark_safe
 
     from callback_office.excel import SheetWriter, new_workbook, save_workbook
@@ -229,9 +231,17 @@ def test_payout_sheet_cells_types_formats_and_escaping():
     class Money(Decimal):
         pass
 
+    day, moment = datetime.date(2024, 7, 1), datetime.datetime(2024, 7, 1, 8, 30)
     rows = [
-        ["=1+1", "", None, 3, Decimal("0.9812"), Decimal("-12.30"), mark_safe("+x"), 2.5, True],
-        ["-5", "ok", Money("7.10"), Decimal("0"), None, Decimal("1234567.89"), "@a", "a", Decimal("3")],
+        [
+            *("=1+1", "", None, 3, Decimal("0.9812"), Decimal("-12.30"), mark_safe("+x"), 2.5, True),
+            *(day, 5, moment, Decimal("2.50")),
+        ],
+        [
+            *("-5", "ok", Money("7.10"), Decimal("0"), None, Decimal("1234567.89"), "@a", "a"),
+            *(Decimal("3"), 6, day, 7, Decimal("1")),
+        ],
+        [1, 2, None, 4, Decimal("0.5"), 6, 7, 8, 9, 10],
     ]
 
     def written(kind):
@@ -244,7 +254,7 @@ def test_payout_sheet_cells_types_formats_and_escaping():
         buf.seek(0)
         ws = load_workbook(buf)["s"]
         return ws.freeze_panes, [
-            [(c.value, c.number_format, c.font.b) for c in row] for row in ws.iter_rows(max_col=9)
+            [(c.value, c.number_format, c.font.b) for c in row] for row in ws.iter_rows(max_col=13)
         ]
 
     freeze, got = written(PayoutSheet)
@@ -258,3 +268,23 @@ def test_payout_sheet_cells_types_formats_and_escaping():
     assert second[0][0] == "'-5" and second[6][0] == "'@a"
     assert second[2][:2] == (7.1, "#,##0.00")  # a Decimal subclass is money too
     assert second[8][:2] == (3, "#,##0.00")  # past the header: money
+    # a date's format stays on its own cell: the plain numbers after it (same row, later rows)
+    # keep the general format, the Decimals theirs
+    midnight = datetime.datetime(2024, 7, 1)
+    assert [c[:2] for c in first[9:]] == [
+        (midnight, "yyyy-mm-dd"),
+        (5, "General"),
+        (moment, "yyyy-mm-dd h:mm:ss"),
+        (2.5, "#,##0.00"),
+    ]
+    assert first[7][:2] == (2.5, "General") and first[8][:2] == (True, "General")
+    assert [c[:2] for c in second[9:]] == [
+        (6, "General"),
+        (midnight, "yyyy-mm-dd"),
+        (7, "General"),
+        (1, "#,##0.00"),
+    ]
+    third = got[3]
+    assert [c[:2] for c in third[:4]] == [(1, "General"), (2, "General"), (None, "General"), (4, "General")]
+    assert third[4][:2] == (0.5, "0.00%")
+    assert [c[:2] for c in third[5:10]] == [(n, "General") for n in (6, 7, 8, 9, 10)]
