@@ -503,7 +503,7 @@ def _state_discrepancies(
     record(_state_checks(season=season, today=today))
 
 
-def _state_rows(season: Season, check: StateCheck) -> QuerySet:
+def _state_rows(*, season: Season, check: StateCheck) -> QuerySet:
     """(考生号, candidate id, details) of the candidates a check holds for."""
     return (
         Candidate.objects.filter(season=season)
@@ -546,8 +546,9 @@ def _apply_sql(
 
         # Sorts and hashes of 100,000 rows in memory, for this transaction only (the default
         # 4 MB spilled the candidates' hash join to 8 batches on disk, the sorts to files).
-        cursor.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, true)", [WORK_MEM])
-        (work_mem, _new) = cursor.fetchone()
+        cursor.execute("SHOW work_mem")  # the value to restore at the end
+        (work_mem,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [WORK_MEM])
 
         # the run's rows (seq: the order they were read in, payments first), and its findings
         for table in (*TEMP_TABLES, "recon_payment_in", "recon_registration_in"):
@@ -660,9 +661,11 @@ def _apply_sql(
             "  FULL JOIN (SELECT DISTINCT ON (candidate_id) candidate_id, registered_on"
             f"   FROM {reg} WHERE candidate_id IN (SELECT candidate_id FROM recon_registration)"
             "   ORDER BY candidate_id, id DESC) r ON r.candidate_id = s.candidate_id ORDER BY 1) n"
-            # each listed candidate by its primary key, in id order (a LATERAL subquery with a
-            # row lock is not flattened: no hash of the 1M candidates, 0.5 s, whatever the
-            # statistics)
+            # each listed candidate by its primary key (a LATERAL subquery with a row lock is not
+            # flattened: no hash of the 1M candidates, 0.5 s, whatever the statistics). What is
+            # guaranteed: the rows it returns stay locked until commit. The order they are locked
+            # in is the plan's: n is sorted by id and the nested loop reads it in that order
+            # today, but SQL does not promise that a subquery's ORDER BY survives a join
             " CROSS JOIN LATERAL (SELECT c.id, c.exam_number, c.paid_on, c.payment_amount, c.enrolled_on"
             f"  FROM {cand} c WHERE c.id = n.id"
             "  AND ((n.paid_listed AND (c.paid_on IS DISTINCT FROM n.first"
@@ -993,7 +996,7 @@ def _apply_orm(
     # 4. state-based discrepancies over the whole season
     def record(checks: list[StateCheck]) -> None:
         for check in checks:
-            for number, cand_id, details in _state_rows(season, check):
+            for number, cand_id, details in _state_rows(season=season, check=check):
                 find(check.kind, number, cand_id, details)
 
     _state_discrepancies(season=season, today=today, record=record)

@@ -353,7 +353,7 @@ season_provinces = PreparedValues(
 )
 
 
-def followups_due_in(rows: list[dict], limit: int = 20) -> list[dict]:
+def followups_due_in(*, rows: list[dict], limit: int = 20) -> list[dict]:
     """The due follow-ups among the first rows of the unfiltered list: they come first in "next
     to call" order (oldest due first), so the list's first page holds the reminders' answer
     (`followups_due`) without another query."""

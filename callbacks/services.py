@@ -194,8 +194,8 @@ def pool_release(
         reported = [(cid, rid, AssignmentSource.REPORT) for cid, _e, rid in rows if rid]
         plain = [(cid, exam) for cid, exam, rid in rows if not rid]
         _assign(reported)
-        _pool_flag_set([cid for cid, _e in plain], True)
-        _record_pool_flags(plain, True)
+        _pool_flag_set(candidate_ids=[cid for cid, _e in plain], in_pool=True)
+        _record_pool_flags(rows=plain, in_pool=True)
     return ReleaseResult(released=len(plain), to_reporters=len(reported))
 
 
@@ -206,19 +206,19 @@ def pool_withdraw(*, season: Season) -> int:
         if _uses_row_locks():
             qs = qs.select_for_update(skip_locked=True, of=("self",))
         rows = list(qs.values_list("id", "exam_number"))
-        _pool_flag_set([cid for cid, _e in rows], False)
-        _record_pool_flags(rows, False)
+        _pool_flag_set(candidate_ids=[cid for cid, _e in rows], in_pool=False)
+        _record_pool_flags(rows=rows, in_pool=False)
     return len(rows)
 
 
-def _pool_flag_set(candidate_ids: list[int], in_pool: bool) -> None:
+def _pool_flag_set(*, candidate_ids: list[int], in_pool: bool) -> None:
     for start in range(0, len(candidate_ids), 5000):  # keeps each statement's parameter list short
         Candidate.objects.filter(id__in=candidate_ids[start : start + 5000]).update(
             in_pool=in_pool, updated_at=timezone.now()
         )
 
 
-def _record_pool_flags(rows: list[tuple[int, str]], in_pool: bool) -> None:
+def _record_pool_flags(*, rows: list[tuple[int, str]], in_pool: bool) -> None:
     """Audit entries for a release / withdrawal (`update()` sends no signal): candidate id, exam
     number as the label (no personal data), in_pool old → new; the actor is the request's user."""
     record_many(Candidate, ((cid, exam, {"in_pool": (not in_pool, in_pool)}) for cid, exam in rows))
@@ -525,7 +525,9 @@ _locked_contact_rows = PreparedValues(
 )
 
 
-def _contact_summary_changes(*, pk, status, seconds, contacted_at, now, masters) -> dict:
+def _contact_summary_changes(
+    *, pk: int, status: str, seconds: int, contacted_at: dt.datetime, now: dt.datetime, masters: bool
+) -> dict:
     """The candidate's summary after one more contact: the counters by F() expressions, so
     that concurrent logs lose nothing."""
     return {

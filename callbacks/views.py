@@ -175,7 +175,7 @@ def my_candidates(request: HttpRequest) -> HttpResponse:
     elif caller is not None:  # the list as every caller opens it: precompiled, reminders from its rows
         args = {"caller_id": caller.pk, "season_id": caller.season_id, "now": now}
         first_rows = selectors.my_candidates_first_page(**args)
-        due = selectors.followups_due_in(first_rows)
+        due = selectors.followups_due_in(rows=first_rows)
         if len(first_rows) > PAGE_SIZE:  # more than a page: the pager needs the list's length
             total = selectors.my_candidates_count(caller_id=caller.pk, season_id=caller.season_id)
     page = _page(request, qs, first_rows=first_rows, total=total)

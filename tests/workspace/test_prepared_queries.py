@@ -93,7 +93,7 @@ def test_arguments_are_bound_per_call_not_frozen_at_the_first(caller, varied):
 
 def test_reminders_from_the_rows_are_the_due_query(caller, varied):
     rows = selectors.my_candidates_first_page(caller_id=caller.pk, season_id=caller.season_id, now=varied)
-    due = selectors.followups_due_in(rows)
+    due = selectors.followups_due_in(rows=rows)
     assert len(due) == 20
     assert due == selectors.followups_due(caller=caller, now=varied)
     assert [d["next_call_at"] for d in due] == sorted(d["next_call_at"] for d in due)
