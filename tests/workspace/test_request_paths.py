@@ -289,3 +289,26 @@ def test_pool_size_counts_the_flag_and_claims_keep_it_exact(caller, season):
     assert pool_size(season=season) == 4
     assignment_claim(caller=caller, count=3)
     assert pool_size(season=season) == 1
+
+
+def test_claim_over_http_takes_the_same_queries_for_one_and_for_ten(as_caller, caller, season):
+    """The claim's statements do not grow with the count: one pool query (FOR UPDATE SKIP LOCKED
+    … LIMIT n), one INSERT of the assignments, one UPDATE of the pool flags, one audit INSERT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(12):
+        CandidateFactory(season=season, in_pool=True)
+    url = reverse("callbacks:pool_claim")
+    as_caller.post(url, {"count": 1})  # warm caches (content types, the prepared pool query)
+    counts = []
+    for n in (1, 10):
+        with CaptureQueriesContext(connection) as ctx:
+            response = as_caller.post(url, {"count": n})
+        assert response.status_code == 302 and response.url == reverse("callbacks:my_candidates")
+        counts.append(len(ctx.captured_queries))
+    assert Assignment.objects.filter(caller=caller, active=True).count() == 12
+    # session, user, roles, caller, the caller's reports (报备), then in the transaction (here
+    # savepoints): the pool, the assignments' INSERT (in its own savepoint), the pool flags'
+    # UPDATE, the audit entries' INSERT
+    assert counts == [13, 13]
