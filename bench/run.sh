@@ -4,11 +4,17 @@
 # benchmark, writes bench/results/<scale>.{json,md} and pastes the section into BENCHMARKS.md.
 # Log-a-contact runs add contacts to the bench season; BENCH_REGENERATE=1 starts from a clean one.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/../scripts/lib.sh"
+cd "$ROOT"
 SCALE="${1:-${SCALE:-office}}"
-PY=.venv/bin/python
-PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5439}"
-command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+# On a fresh machine: the packages, the virtualenv and the throwaway PostgreSQL of `make test`
+# (unless BENCH_PG names another server).
+apt_install postgresql wrk
+ensure_venv test
+if [ -z "${BENCH_PG:-}" ]; then
+  PGPORT="${PGPORT:-5439}" start_postgres
+fi
+PG="${BENCH_PG:-postgres://postgres@127.0.0.1:${PGPORT:-5439}}"
 mkdir -p bench/results
 loaded=$($PY - "$PG" "$SCALE" <<'PYEOF'
 import sys, psycopg
