@@ -270,20 +270,7 @@ def _claim_from_pool(*, caller: Caller, count: int, skip: list[int]) -> list[tup
     (`in_pool` is false by then) and skipped, so a large pool costs no more than a small one.
     The usual claim (nothing to skip) runs a query compiled once per count."""
     args = {"season_id": caller.season_id, "caller_id": caller.pk}
-    if skip:
-        rows = _pool_claim_query(**args, count=count, skip=skip)
-    else:
-        prepared = _POOL_CLAIMS.get(count)
-        if prepared is None:
-            prepared = _POOL_CLAIMS.setdefault(
-                count,
-                PreparedValues(
-                    functools.partial(_pool_claim_query, count=count),
-                    sample_a={"season_id": -2_000_000_001, "caller_id": -2_000_000_002},
-                    sample_b={"season_id": -2_000_000_003, "caller_id": -2_000_000_004},
-                ),
-            )
-        rows = prepared(**args)
+    rows = _pool_claim_query(**args, count=count, skip=skip) if skip else _pool_claim_prepared(count)(**args)
     return [(row["id"], caller.pk, AssignmentSource.POOL) for row in rows]
 
 
@@ -298,7 +285,14 @@ def _pool_claim_query(*, season_id: int, caller_id: int, count: int, skip: Seque
     return rest.values("id")[:count]
 
 
-_POOL_CLAIMS: dict[int, PreparedValues] = {}  # count → the claim's query, compiled
+@functools.cache  # one per count (1 … CLAIM_MAX, checked before)
+def _pool_claim_prepared(count: int) -> PreparedValues:
+    """The claim's pool query for `count` rows, compiled once per process."""
+    return PreparedValues(
+        functools.partial(_pool_claim_query, count=count),
+        sample_a={"season_id": -2_000_000_001, "caller_id": -2_000_000_002},
+        sample_b={"season_id": -2_000_000_003, "caller_id": -2_000_000_004},
+    )
 
 
 def distribution_callers(*, season: Season) -> QuerySet[Caller]:

@@ -482,9 +482,12 @@ def test_the_unique_constraint_backstop_becomes_a_chinese_error(caller, outsider
     taken, free = pool_of(season, 2)
     AssignmentFactory(caller=outsider, candidate=taken)
     monkeypatch.setattr(services, "_pool_flagged", lambda season: Candidate.objects.filter(season=season))
-    monkeypatch.setattr(services, "_POOL_CLAIMS", {})  # compiled again from the patched query
-    with pytest.raises(ValidationError) as exc:
-        assignment_claim(caller=caller, count=2)
+    services._pool_claim_prepared.cache_clear()  # compiled again from the patched query
+    try:
+        with pytest.raises(ValidationError) as exc:
+            assignment_claim(caller=caller, count=2)
+    finally:
+        services._pool_claim_prepared.cache_clear()  # not left compiled from the patched query
     assert exc.value.messages == ["有考生刚刚被分配给别人，请重试。"]
     assert not Assignment.objects.filter(caller=caller).exists()
     free.refresh_from_db()
